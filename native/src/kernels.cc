@@ -1,0 +1,76 @@
+// The portable kernel set (the reference every faster set is tested against) and runtime dispatch.
+#include "kernels.h"
+
+#include <cstdlib>
+
+namespace px {
+namespace {
+
+void matmul_generic(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0,
+                    int r1, bool accumulate) {
+  for (int t = 0; t < T; ++t) {
+    const float* xt = x + static_cast<size_t>(t) * in;
+    for (int r = r0; r < r1; ++r) {
+      const uint16_t* wr = w + static_cast<size_t>(r) * in;
+      float acc = 0.f;
+      for (int i = 0; i < in; ++i) acc += xt[i] * bf16_to_f32(wr[i]);
+      float* out = y + static_cast<size_t>(t) * ldy + r;
+      *out = accumulate ? *out + acc : acc;
+    }
+  }
+}
+
+float dot_generic(const float* a, const float* b, int n) {
+  float acc = 0.f;
+  for (int i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void axpy_generic(float* y, float a, const float* x, int n) {
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+const CpuKernels kGeneric{"generic", matmul_generic, dot_generic, axpy_generic};
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;  // MSVC: would need __cpuid; the generic set is used until then.
+#endif
+#else
+  return false;
+#endif
+}
+
+const CpuKernels* pick_best() {
+  if (const CpuKernels* k = neon_kernels()) return k;
+  if (cpu_has_avx2_fma())
+    if (const CpuKernels* k = avx2_kernels()) return k;
+  return &kGeneric;
+}
+
+}  // namespace
+
+const CpuKernels* generic_kernels() { return &kGeneric; }
+
+const CpuKernels* cpu_kernels_named(const std::string& name) {
+  if (name == "generic") return &kGeneric;
+  if (name == "avx2") return cpu_has_avx2_fma() ? avx2_kernels() : nullptr;
+  if (name == "neon") return neon_kernels();
+  return nullptr;
+}
+
+const CpuKernels& cpu_kernels() {
+  static const CpuKernels* chosen = [] {
+    const char* forced = std::getenv("PIXTRAL_KERNELS");
+    if (forced && *forced)
+      if (const CpuKernels* k = cpu_kernels_named(forced)) return k;
+    return pick_best();
+  }();
+  return *chosen;
+}
+
+}  // namespace px

@@ -1,0 +1,50 @@
+// CPU compute kernels: the inner loops the CPU backend runs, in one table per instruction set.
+// Runtime dispatch picks the best table the processor supports (AVX2+FMA on x86-64, NEON on arm64,
+// else the portable one); PIXTRAL_KERNELS=generic|avx2|neon forces one (tests compare them).
+// Weights are bf16 bit patterns (fp32 = bits << 16); activations and accumulation are fp32.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace px {
+
+struct CpuKernels {
+  const char* name;
+  // y[t, r] = (accumulate ? y[t, r] : 0) + sum_i x[t, i] * W[r, i]
+  //   for t in [0, T), r in [r0, r1).  x: [T, in] (row stride in), W: [out, in] bf16, y: [T, ldy].
+  void (*matmul_bf16)(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0,
+                      int r1, bool accumulate);
+  float (*dot)(const float* a, const float* b, int n);      // sum a[i]*b[i]
+  void (*axpy)(float* y, float a, const float* x, int n);   // y[i] += a*x[i]
+};
+
+// Best supported set (or the one PIXTRAL_KERNELS names, if supported).
+const CpuKernels& cpu_kernels();
+// A named set if this build and processor support it, else nullptr.
+const CpuKernels* cpu_kernels_named(const std::string& name);
+
+inline float bf16_to_f32(uint16_t h) {
+  union {
+    uint32_t u;
+    float f;
+  } v{static_cast<uint32_t>(h) << 16};
+  return v.f;
+}
+
+// Round-to-nearest-even fp32 -> bf16 (used by tests and synthetic weights only).
+inline uint16_t f32_to_bf16(float f) {
+  union {
+    float f;
+    uint32_t u;
+  } v{f};
+  if ((v.u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((v.u >> 16) | 0x40);  // NaN
+  uint32_t rounding = 0x7fffu + ((v.u >> 16) & 1u);
+  return static_cast<uint16_t>((v.u + rounding) >> 16);
+}
+
+// Per-ISA tables, defined in kernels_<isa>.cc; nullptr when not compiled in.
+const CpuKernels* generic_kernels();
+const CpuKernels* avx2_kernels();
+const CpuKernels* neon_kernels();
+
+}  // namespace px

@@ -1,0 +1,172 @@
+// AVX2+FMA kernel set (x86-64). Compiled alone with -mavx2 -mfma so the rest of the addon runs on
+// any x86-64; only called after runtime dispatch has checked the processor (kernels.cc).
+//
+// matmul_bf16 has two regimes:
+//  * T == 1 (decode): a matrix-vector product limited by how fast the bf16 weights stream from
+//    memory. Four rows at a time, two 8-wide accumulators per row, bf16 widened in registers.
+//  * T > 1 (prefill, vision): compute-bound. A block of kRowBlock weight rows x kDepth inputs is
+//    widened to fp32 once into a per-thread buffer (fits L1/L2), then a 4-row x 3-token register
+//    tile (12 accumulators) sweeps the tokens, so each widened weight is reused T times.
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace px {
+namespace {
+
+constexpr int kRowBlock = 32;  // weight rows widened at a time
+constexpr int kDepth = 256;    // inputs per block (kRowBlock*kDepth*4 bytes = 32 KiB)
+
+inline __m256 load_bf16x8(const uint16_t* p) {
+  __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline void store(float* out, float v, bool accumulate) { *out = accumulate ? *out + v : v; }
+
+// y[r] for r in [r0, r1): one token.
+void matvec(float* y, const float* x, const uint16_t* w, int in, int r0, int r1, bool accumulate) {
+  const int in8 = in & ~7;
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const uint16_t* w0 = w + static_cast<size_t>(r) * in;
+    const uint16_t* w1 = w0 + in;
+    const uint16_t* w2 = w1 + in;
+    const uint16_t* w3 = w2 + in;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    for (int i = 0; i < in8; i += 8) {
+      __m256 xv = _mm256_loadu_ps(x + i);
+      a0 = _mm256_fmadd_ps(load_bf16x8(w0 + i), xv, a0);
+      a1 = _mm256_fmadd_ps(load_bf16x8(w1 + i), xv, a1);
+      a2 = _mm256_fmadd_ps(load_bf16x8(w2 + i), xv, a2);
+      a3 = _mm256_fmadd_ps(load_bf16x8(w3 + i), xv, a3);
+    }
+    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+    for (int i = in8; i < in; ++i) {
+      s0 += x[i] * bf16_to_f32(w0[i]);
+      s1 += x[i] * bf16_to_f32(w1[i]);
+      s2 += x[i] * bf16_to_f32(w2[i]);
+      s3 += x[i] * bf16_to_f32(w3[i]);
+    }
+    store(y + r, s0, accumulate);
+    store(y + r + 1, s1, accumulate);
+    store(y + r + 2, s2, accumulate);
+    store(y + r + 3, s3, accumulate);
+  }
+  for (; r < r1; ++r) {
+    const uint16_t* wr = w + static_cast<size_t>(r) * in;
+    __m256 a = _mm256_setzero_ps();
+    for (int i = 0; i < in8; i += 8) a = _mm256_fmadd_ps(load_bf16x8(wr + i), _mm256_loadu_ps(x + i), a);
+    float s = hsum(a);
+    for (int i = in8; i < in; ++i) s += x[i] * bf16_to_f32(wr[i]);
+    store(y + r, s, accumulate);
+  }
+}
+
+// MR widened weight rows (stride kDepth) x NR tokens (stride in) over `depth` inputs; adds the
+// partial sums into y (or stores them when `overwrite`).
+template <int MR, int NR>
+inline void tile(float* y, int ldy, const float* x, int in, const float* wb, int depth, bool overwrite) {
+  __m256 acc[MR][NR];
+  for (int a = 0; a < MR; ++a)
+    for (int b = 0; b < NR; ++b) acc[a][b] = _mm256_setzero_ps();
+  const int d8 = depth & ~7;
+  for (int i = 0; i < d8; i += 8) {
+    __m256 xv[NR];
+    for (int b = 0; b < NR; ++b) xv[b] = _mm256_loadu_ps(x + static_cast<size_t>(b) * in + i);
+    for (int a = 0; a < MR; ++a) {
+      __m256 wv = _mm256_loadu_ps(wb + a * kDepth + i);
+      for (int b = 0; b < NR; ++b) acc[a][b] = _mm256_fmadd_ps(wv, xv[b], acc[a][b]);
+    }
+  }
+  for (int a = 0; a < MR; ++a)
+    for (int b = 0; b < NR; ++b) {
+      float s = hsum(acc[a][b]);
+      for (int i = d8; i < depth; ++i) s += wb[a * kDepth + i] * x[static_cast<size_t>(b) * in + i];
+      float* out = y + static_cast<size_t>(b) * ldy + a;
+      *out = overwrite ? s : *out + s;
+    }
+}
+
+template <int MR>
+void tile_tokens(float* y, int ldy, const float* x, int in, const float* wb, int depth, int T, bool overwrite) {
+  int t = 0;
+  for (; t + 3 <= T; t += 3)
+    tile<MR, 3>(y + static_cast<size_t>(t) * ldy, ldy, x + static_cast<size_t>(t) * in, in, wb, depth, overwrite);
+  float* yt = y + static_cast<size_t>(t) * ldy;
+  const float* xt = x + static_cast<size_t>(t) * in;
+  if (T - t == 2) tile<MR, 2>(yt, ldy, xt, in, wb, depth, overwrite);
+  if (T - t == 1) tile<MR, 1>(yt, ldy, xt, in, wb, depth, overwrite);
+}
+
+void matmul_avx2(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
+                 bool accumulate) {
+  if (T == 1) return matvec(y, x, w, in, r0, r1, accumulate);
+  thread_local std::vector<float> wbuf(static_cast<size_t>(kRowBlock) * kDepth);
+  for (int k0 = 0; k0 < in; k0 += kDepth) {
+    const int depth = std::min(kDepth, in - k0);
+    const bool overwrite = k0 == 0 && !accumulate;
+    for (int rb = r0; rb < r1; rb += kRowBlock) {
+      const int rows = std::min(kRowBlock, r1 - rb);
+      for (int a = 0; a < rows; ++a) {
+        const uint16_t* src = w + static_cast<size_t>(rb + a) * in + k0;
+        float* dst = wbuf.data() + static_cast<size_t>(a) * kDepth;
+        int i = 0;
+        for (; i + 8 <= depth; i += 8) _mm256_storeu_ps(dst + i, load_bf16x8(src + i));
+        for (; i < depth; ++i) dst[i] = bf16_to_f32(src[i]);
+      }
+      int a = 0;
+      for (; a + 4 <= rows; a += 4)
+        tile_tokens<4>(y + rb + a, ldy, x + k0, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, T, overwrite);
+      for (; a < rows; ++a)
+        tile_tokens<1>(y + rb + a, ldy, x + k0, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, T, overwrite);
+    }
+  }
+}
+
+float dot_avx2(const float* a, const float* b, int n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_avx2(float* y, float a, const float* x, int n) {
+  const __m256 av = _mm256_set1_ps(a);
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+const CpuKernels kAvx2{"avx2", matmul_avx2, dot_avx2, axpy_avx2};
+
+}  // namespace
+
+const CpuKernels* avx2_kernels() { return &kAvx2; }
+
+}  // namespace px
+
+#else
+namespace px {
+const CpuKernels* avx2_kernels() { return nullptr; }
+}  // namespace px
+#endif

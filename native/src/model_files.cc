@@ -1,0 +1,229 @@
+// Stage 0: a model folder -> validated config + tensor views under Mistral names (model_files.h).
+// Order matters: config first (it fixes every expected shape), then every safetensors header,
+// then every required tensor's presence, dtype and shape; only then does the engine see a view.
+#include "model_files.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "error.h"
+#include "json.h"
+
+namespace px {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kMaxConfigBytes = 64ull << 20;  // index files of huge models are ~100 KB
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/' || dir.back() == '\\') return dir + name;
+  return dir + "/" + name;
+}
+
+// Paths are UTF-8 (from JS); u8path keeps them intact on Windows too.
+bool is_file(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::u8path(path), ec);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(fs::u8path(path), std::ios::binary);
+  if (!in) throw EngineError(path + ": cannot open");
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size < 0) throw EngineError(path + ": cannot read");
+  if (static_cast<uint64_t>(size) > kMaxConfigBytes)
+    throw EngineError(path + ": " + std::to_string(size) + " bytes is too large for a config file");
+  std::string text(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(&text[0], size)) throw EngineError(path + ": cannot read");
+  return text;
+}
+
+// One tensor the engine needs: canonical (Mistral) name, transformers name, shape from the config.
+struct TensorSpec {
+  std::string mistral;
+  std::string hf;
+  std::vector<int64_t> shape;
+};
+
+// Spec a.2, in generic form. Vision and adapter tensors only when the config has a vision tower.
+std::vector<TensorSpec> required_tensors(const ModelConfig& c) {
+  std::vector<TensorSpec> out;
+  auto add = [&](std::string m, std::string h, std::vector<int64_t> shape) {
+    out.push_back({std::move(m), std::move(h), std::move(shape)});
+  };
+  const int64_t D = c.dim, F = c.hidden_dim, V = c.vocab_size;
+  const int64_t q_rows = int64_t{c.n_heads} * c.head_dim, kv_rows = int64_t{c.n_kv_heads} * c.head_dim;
+
+  add("tok_embeddings.weight", "language_model.model.embed_tokens.weight", {V, D});
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string m = "layers." + std::to_string(l) + ".";
+    const std::string h = "language_model.model.layers." + std::to_string(l) + ".";
+    add(m + "attention_norm.weight", h + "input_layernorm.weight", {D});
+    add(m + "attention.wq.weight", h + "self_attn.q_proj.weight", {q_rows, D});
+    add(m + "attention.wk.weight", h + "self_attn.k_proj.weight", {kv_rows, D});
+    add(m + "attention.wv.weight", h + "self_attn.v_proj.weight", {kv_rows, D});
+    add(m + "attention.wo.weight", h + "self_attn.o_proj.weight", {D, q_rows});
+    add(m + "ffn_norm.weight", h + "post_attention_layernorm.weight", {D});
+    add(m + "feed_forward.w1.weight", h + "mlp.gate_proj.weight", {F, D});
+    add(m + "feed_forward.w3.weight", h + "mlp.up_proj.weight", {F, D});
+    add(m + "feed_forward.w2.weight", h + "mlp.down_proj.weight", {D, F});
+  }
+  add("norm.weight", "language_model.model.norm.weight", {D});
+  add("output.weight", "language_model.lm_head.weight", {V, D});
+  if (!c.has_vision) return out;
+
+  const VisionConfig& v = c.vision;
+  const int64_t Dv = v.hidden, Fv = v.intermediate;
+  add("vision_encoder.patch_conv.weight", "vision_tower.patch_conv.weight", {Dv, v.channels, v.patch, v.patch});
+  add("vision_encoder.ln_pre.weight", "vision_tower.ln_pre.weight", {Dv});
+  for (int l = 0; l < v.layers; ++l) {
+    const std::string m = "vision_encoder.transformer.layers." + std::to_string(l) + ".";
+    const std::string h = "vision_tower.transformer.layers." + std::to_string(l) + ".";
+    add(m + "attention_norm.weight", h + "attention_norm.weight", {Dv});
+    add(m + "attention.wq.weight", h + "attention.q_proj.weight", {Dv, Dv});
+    add(m + "attention.wk.weight", h + "attention.k_proj.weight", {Dv, Dv});
+    add(m + "attention.wv.weight", h + "attention.v_proj.weight", {Dv, Dv});
+    add(m + "attention.wo.weight", h + "attention.o_proj.weight", {Dv, Dv});
+    add(m + "ffn_norm.weight", h + "ffn_norm.weight", {Dv});
+    add(m + "feed_forward.w1.weight", h + "feed_forward.gate_proj.weight", {Fv, Dv});
+    add(m + "feed_forward.w3.weight", h + "feed_forward.up_proj.weight", {Fv, Dv});
+    add(m + "feed_forward.w2.weight", h + "feed_forward.down_proj.weight", {Dv, Fv});
+  }
+  add("vision_language_adapter.w_in.weight", "multi_modal_projector.linear_1.weight", {D, Dv});
+  add("vision_language_adapter.w_out.weight", "multi_modal_projector.linear_2.weight", {D, D});
+  if (v.adapter_bias) {
+    add("vision_language_adapter.w_in.bias", "multi_modal_projector.linear_1.bias", {D});
+    add("vision_language_adapter.w_out.bias", "multi_modal_projector.linear_2.bias", {D});
+  }
+  return out;
+}
+
+// The mapped files of one layout and where each tensor (by its name in the files) lives.
+struct Catalog {
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  std::map<std::string, const TensorView*> tensors;
+  std::string listing;  // the file that lists the tensors, for "missing tensor" messages
+};
+
+Catalog single_file(const std::string& path) {
+  Catalog cat;
+  cat.files.push_back(SafetensorsFile::open(path));
+  for (const auto& [name, view] : cat.files.back()->tensors()) cat.tensors[name] = &view;
+  cat.listing = path;
+  return cat;
+}
+
+// A shard must be a plain file name: the index is data from the internet and must not make us
+// open files outside the model folder.
+bool plain_file_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find_first_of("/\\:") == std::string::npos;
+}
+
+Catalog sharded(const std::string& dir, const std::string& index_path) {
+  const json::Value index = json::parse(read_text(index_path), index_path);
+  const json::Value* weight_map = index.is_object() ? index.find("weight_map") : nullptr;
+  if (!weight_map || !weight_map->is_object())
+    throw EngineError(index_path + ": key \"weight_map\" is missing or not an object");
+
+  Catalog cat;
+  cat.listing = index_path;
+  std::map<std::string, const SafetensorsFile*> shards;
+  for (const json::Member& entry : weight_map->object()) {
+    const std::string& tensor = entry.key;
+    if (!entry.value.is_string())
+      throw EngineError(index_path + ": weight_map entry for tensor " + tensor + " is not a file name string");
+    const std::string& shard = entry.value.string();
+    auto it = shards.find(shard);
+    if (it == shards.end()) {
+      if (!plain_file_name(shard))
+        throw EngineError(index_path + ": shard \"" + shard + "\" (for tensor " + tensor +
+                          ") is not a file name inside the model folder");
+      const std::string path = join(dir, shard);
+      if (!is_file(path))
+        throw EngineError(index_path + ": shard " + shard + " (for tensor " + tensor + ") does not exist: " + path);
+      cat.files.push_back(SafetensorsFile::open(path));
+      it = shards.emplace(shard, cat.files.back().get()).first;
+    }
+    const TensorView* view = it->second->find(tensor);
+    if (!view)
+      throw EngineError(index_path + ": weight_map puts tensor " + tensor + " in " + it->second->path() +
+                        ", which does not contain it");
+    cat.tensors[tensor] = view;
+  }
+  return cat;
+}
+
+}  // namespace
+
+std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::u8path(dir), ec)) throw EngineError(dir + ": not a folder or does not exist");
+
+  auto m = std::make_unique<ModelFiles>();
+  m->dir_ = dir;
+  const std::string params = join(dir, "params.json"), consolidated = join(dir, "consolidated.safetensors");
+  const std::string config = join(dir, "config.json"), single = join(dir, "model.safetensors");
+  const std::string index = join(dir, "model.safetensors.index.json");
+  Catalog cat;
+  if (is_file(params) && is_file(consolidated)) {
+    m->layout_ = WeightLayout::Mistral;
+    m->config_ = parse_params_json(read_text(params), params);
+    cat = single_file(consolidated);
+  } else if (is_file(config)) {
+    m->layout_ = WeightLayout::HF;
+    m->config_ = parse_hf_config_json(read_text(config), config);
+    // transformers' own order: the single file wins over an index.
+    if (is_file(single)) cat = single_file(single);
+    else if (is_file(index)) cat = sharded(dir, index);
+    else throw EngineError(dir + ": config.json is there but neither model.safetensors nor model.safetensors.index.json");
+  } else {
+    throw EngineError(dir + ": no model found: looked for params.json + consolidated.safetensors (Mistral layout) "
+                            "and config.json + model.safetensors or model.safetensors.index.json (transformers layout)");
+  }
+
+  const bool hf = m->layout_ == WeightLayout::HF;
+  for (const TensorSpec& spec : required_tensors(m->config_)) {
+    const std::string& name = hf ? spec.hf : spec.mistral;
+    auto it = cat.tensors.find(name);
+    if (it == cat.tensors.end())
+      throw EngineError(cat.listing + ": missing tensor " + name + (hf ? " (Mistral name " + spec.mistral + ")" : ""));
+    const TensorView& t = *it->second;
+    if (t.dtype != DType::BF16)
+      throw EngineError(t.file + ": tensor " + t.name + " has dtype " + dtype_name(t.dtype) + ", expected BF16");
+    if (t.shape != spec.shape)
+      throw EngineError(t.file + ": tensor " + t.name + " has shape " + t.shape_str() + ", expected " +
+                        shape_str(spec.shape) + " from the config");
+    m->by_name_[spec.mistral] = &t;
+  }
+  m->files_ = std::move(cat.files);
+  return m;
+}
+
+const TensorView* ModelFiles::find(const std::string& mistral_name) const {
+  auto it = by_name_.find(mistral_name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+const TensorView& ModelFiles::get(const std::string& mistral_name) const {
+  const TensorView* t = find(mistral_name);
+  if (!t) throw EngineError(dir_ + ": no validated tensor " + mistral_name);
+  return *t;
+}
+
+size_t ModelFiles::weight_bytes() const {
+  size_t total = 0;
+  for (const auto& [name, view] : by_name_) total += view->nbytes;
+  return total;
+}
+
+std::vector<std::string> ModelFiles::files() const {
+  std::vector<std::string> out;
+  for (const auto& f : files_) out.push_back(f->path());
+  return out;
+}
+
+}  // namespace px

@@ -1,0 +1,49 @@
+// See rope.h.
+#include "rope.h"
+
+#include <cmath>
+
+namespace px {
+namespace {
+
+std::vector<double> frequencies(int hd, double theta) {
+  std::vector<double> f(hd / 2);
+  for (int j = 0; j < hd / 2; ++j) f[j] = std::pow(theta, -2.0 * j / hd);
+  return f;
+}
+
+}  // namespace
+
+std::vector<float> text_rope_table(const int* positions, int T, int hd, double theta) {
+  const int half = hd / 2;
+  const std::vector<double> f = frequencies(hd, theta);
+  std::vector<float> table(static_cast<size_t>(2) * T * half);
+  float* sin_base = table.data() + static_cast<size_t>(T) * half;
+  for (int t = 0; t < T; ++t)
+    for (int j = 0; j < half; ++j) {
+      const double a = positions[t] * f[j];
+      table[static_cast<size_t>(t) * half + j] = static_cast<float>(std::cos(a));
+      sin_base[static_cast<size_t>(t) * half + j] = static_cast<float>(std::sin(a));
+    }
+  return table;
+}
+
+std::vector<float> vision_rope_table(int grid_h, int grid_w, int hd, double theta) {
+  const int half = hd / 2, quarter = hd / 4;
+  const std::vector<double> f = frequencies(hd, theta);
+  const int T = grid_h * grid_w;
+  std::vector<float> table(static_cast<size_t>(2) * T * half);
+  float* sin_base = table.data() + static_cast<size_t>(T) * half;
+  for (int r = 0; r < grid_h; ++r)
+    for (int c = 0; c < grid_w; ++c) {
+      const size_t t = static_cast<size_t>(r) * grid_w + c;
+      for (int j = 0; j < half; ++j) {
+        const double a = j < quarter ? r * f[2 * j] : c * f[2 * (j - quarter) + 1];
+        table[t * half + j] = static_cast<float>(std::cos(a));
+        sin_base[t * half + j] = static_cast<float>(std::sin(a));
+      }
+    }
+  return table;
+}
+
+}  // namespace px

@@ -1,0 +1,58 @@
+// Stage 0 of the pipeline (weights on disk -> memory): one memory-mapped .safetensors file.
+// The header is parsed and validated in full (JSON, dtypes, shapes, offsets inside the file, no
+// overlapping tensors) before any tensor pointer is handed out. Tensor data is never copied: views
+// point into the read-only mapping, which lives as long as the SafetensorsFile.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace px {
+
+enum class DType { BF16, F16, F32, F64, I8, U8, I16, I32, I64, BOOL };
+
+const char* dtype_name(DType t);
+size_t dtype_size(DType t);
+std::string shape_str(const std::vector<int64_t>& shape);  // "[4096, 5120]"
+
+struct TensorView {
+  std::string name;            // key in the file
+  std::string file;            // path of the file it lives in (for error messages)
+  DType dtype;
+  std::vector<int64_t> shape;  // row-major
+  const void* data = nullptr;  // into the mapping
+  size_t nbytes = 0;
+
+  int64_t numel() const;
+  std::string shape_str() const;  // "[4096, 5120]"
+};
+
+class SafetensorsFile {
+ public:
+  // Maps `path` and validates its header. Throws EngineError naming the file (and tensor) on:
+  // missing/unreadable file, file shorter than 8 bytes, header length that overflows or runs past
+  // the end of the file, malformed JSON, unknown dtype, negative/overflowing shape, data_offsets not
+  // [begin, end] with begin <= end inside the data section, byte size != numel * dtype size,
+  // overlapping tensors.
+  static std::unique_ptr<SafetensorsFile> open(const std::string& path);
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  const TensorView* find(const std::string& name) const;  // nullptr if absent
+  const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  size_t file_size() const { return size_; }
+
+ private:
+  SafetensorsFile() = default;
+  std::string path_;
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::map<std::string, TensorView> tensors_;
+};
+
+}  // namespace px
