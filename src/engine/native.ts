@@ -66,6 +66,10 @@ export interface LoadOptions {
   threads?: number;
   /** KV cache capacity in tokens (default min(8192, maxSeqLen)); never more than maxSeqLen. */
   contextLength?: number;
+  /** Prefill rows per pass: bounds the activation scratch (default 512). */
+  maxChunk?: number;
+  /** Force a CPU kernel set ("generic", "avx2", "neon"); default: the best this CPU runs. */
+  kernels?: string;
 }
 
 export interface PrefillOptions {
@@ -101,6 +105,7 @@ export interface MemoryReport {
   kvCacheBytes: number;
   scratchBytes: number;
   rssBytes: number;
+  peakRssBytes: number;
 }
 
 export interface NativeEngine {
@@ -122,6 +127,8 @@ export interface NativeEngine {
   /** Stops the running call at the next layer / chunk / step boundary. */
   cancel(): void;
   memory(): MemoryReport;
+  /** Backend in use ("cpu-avx2", ...), null when nothing is loaded. */
+  readonly backend: string | null;
 }
 
 export interface NativeAddon {
@@ -141,8 +148,8 @@ export interface NativeTesting {
   ropeVisionTable(gridH: number, gridW: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array };
   /** y[T, out] = x[T, in] @ W^T with W bf16 bits [out, in]; `kernels` forces a kernel set. */
   matmulBf16(x: Float32Array, w: Uint16Array, rows: number, inDim: number, outDim: number, kernels?: string): Float32Array;
-  /** memcpy bandwidth in bytes/s over `bytes` repeated `iters` times (benchmarks). */
-  memcpyBandwidth(bytes: number, iters: number): number;
+  /** Bytes copied per second by memcpy over `bytes`, `iters` times, split across threads (benchmarks). */
+  memcpyBandwidth(bytes: number, iters: number, threads?: number): number;
 }
 
 function candidatePaths(): string[] {

@@ -1,0 +1,50 @@
+// Bundles the three TypeScript programs and the webview scripts:
+//   src/extension.ts  -> dist/extension.js  (VS Code extension host; `vscode` is provided by the host)
+//   src/worker/main.ts -> dist/worker.js    (the model process; loads the native addon at run time)
+//   src/cli/main.ts   -> dist/cli.js        (the `pixtral` command)
+//   webview/*/main.ts -> dist/webview/*.js  (browser code of each webview panel)
+// sharp (native libvips binding) and tiktoken (loads its .wasm next to itself) stay external and
+// ship as node_modules; the engine addon is found at run time (src/engine/native.ts).
+import * as esbuild from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  loader: { '.md': 'text' },
+};
+
+const node = {
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'sharp', 'tiktoken'],
+};
+
+const webviewEntries = existsSync('webview')
+  ? readdirSync('webview', { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join('webview', d.name, 'main.ts')))
+      .map((d) => ({ in: path.join('webview', d.name, 'main.ts'), out: d.name }))
+  : [];
+
+const builds = [
+  { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { ...node, entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js' },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }, // keeps the entry's #! line
+  ...(webviewEntries.length
+    ? [{ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: webviewEntries, outdir: 'dist/webview' }]
+    : []),
+];
+
+if (watch) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+}
