@@ -22,9 +22,9 @@
     {
       "target_name": "kernels_avx2",
       "type": "static_library",
+      "sources": ["src/kernels_avx2.cc"],
       "conditions": [
         ["target_arch=='x64'", {
-          "sources": ["src/kernels_avx2.cc"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma", "-mf16c"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } }

@@ -175,7 +175,7 @@ class Parser {
     if (pos_ + 4 > s_.size()) fail("truncated \\u escape");
     unsigned v = 0;
     for (int i = 0; i < 4; ++i) {
-      char c = s_[pos_++];
+      unsigned c = static_cast<unsigned char>(s_[pos_++]);
       v <<= 4;
       if (c >= '0' && c <= '9') v |= c - '0';
       else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;

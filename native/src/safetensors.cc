@@ -12,7 +12,9 @@
 #include "json.h"
 
 #ifdef _WIN32
-#define NOMINMAX
+#ifndef NOMINMAX
+#define NOMINMAX  // keep std::numeric_limits<T>::max() usable
+#endif
 #include <filesystem>
 #include <windows.h>
 #else

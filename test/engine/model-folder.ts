@@ -65,20 +65,10 @@ export function readSafetensors(file: string): TensorEntry[] {
 export class ModelFolder {
   private constructor(readonly dir: string) {}
 
-  /**
-   * Copies `files` of `source` into a fresh temp folder. Files are symlinked where the platform
-   * allows (the fixture weights are 68 MB; tests replace the one file they break), copied otherwise.
-   */
+  /** A fresh temp folder holding `files` of `source` (see link). */
   static copyOf(source: string, files: string[]): ModelFolder {
     const folder = ModelFolder.empty();
-    for (const f of files) {
-      const from = path.resolve(source, f);
-      try {
-        symlinkSync(from, folder.path(f));
-      } catch {
-        copyFileSync(from, folder.path(f));
-      }
-    }
+    for (const f of files) folder.link(f, path.resolve(source, f));
     return folder;
   }
 
@@ -88,6 +78,19 @@ export class ModelFolder {
 
   path(name: string): string {
     return path.join(this.dir, name);
+  }
+
+  /**
+   * Makes `name` a copy of the file `from`: a symlink where the platform allows (the fixture weights
+   * are 68 MB and a test replaces only the file it breaks), a real copy otherwise.
+   */
+  link(name: string, from: string): void {
+    this.remove(name);
+    try {
+      symlinkSync(from, this.path(name));
+    } catch {
+      copyFileSync(from, this.path(name));
+    }
   }
 
   /** Replaces a file; the old one is unlinked first so that a copy can never write through to its source. */
