@@ -5,8 +5,8 @@
 //  * T == 1 (decode): a matrix-vector product limited by how fast the bf16 weights stream from
 //    memory. Four rows at a time, two 8-wide accumulators per row, bf16 widened in registers.
 //  * T > 1 (prefill, vision): compute-bound. A block of kRowBlock weight rows x kDepth inputs is
-//    widened to fp32 once into a per-thread buffer (fits L1/L2), then a 4-row x 3-token register
-//    tile (12 accumulators) sweeps the tokens, so each widened weight is reused T times.
+//    widened to fp32 into a per-thread buffer (fits L1/L2), then a 4-row x 3-token register tile
+//    (12 accumulators) sweeps a block of tokens, so each widened weight is reused kTokenBlock times.
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kRowBlock = 32;  // weight rows widened at a time
 constexpr int kDepth = 256;    // inputs per block (kRowBlock*kDepth*4 bytes = 32 KiB)
+constexpr int kTokenBlock = 48;  // tokens per block, a multiple of the 3-token tile
 
 inline __m256 load_bf16x8(const uint16_t* p) {
   __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -118,20 +119,27 @@ void matmul_avx2(float* y, int ldy, const float* x, const uint16_t* w, int T, in
   for (int k0 = 0; k0 < in; k0 += kDepth) {
     const int depth = std::min(kDepth, in - k0);
     const bool overwrite = k0 == 0 && !accumulate;
-    for (int rb = r0; rb < r1; rb += kRowBlock) {
-      const int rows = std::min(kRowBlock, r1 - rb);
-      for (int a = 0; a < rows; ++a) {
-        const uint16_t* src = w + static_cast<size_t>(rb + a) * in + k0;
-        float* dst = wbuf.data() + static_cast<size_t>(a) * kDepth;
-        int i = 0;
-        for (; i + 8 <= depth; i += 8) _mm256_storeu_ps(dst + i, load_bf16x8(src + i));
-        for (; i < depth; ++i) dst[i] = bf16_to_f32(src[i]);
+    // Token blocks keep the x slab (kTokenBlock x kDepth floats) in L1/L2 while every weight row
+    // block passes over it; re-widening the weights per token block costs ~1/kTokenBlock extra.
+    for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
+      const int nt = std::min(kTokenBlock, T - t0);
+      float* yt = y + static_cast<size_t>(t0) * ldy;
+      const float* xt = x + static_cast<size_t>(t0) * in + k0;
+      for (int rb = r0; rb < r1; rb += kRowBlock) {
+        const int rows = std::min(kRowBlock, r1 - rb);
+        for (int a = 0; a < rows; ++a) {
+          const uint16_t* src = w + static_cast<size_t>(rb + a) * in + k0;
+          float* dst = wbuf.data() + static_cast<size_t>(a) * kDepth;
+          int i = 0;
+          for (; i + 8 <= depth; i += 8) _mm256_storeu_ps(dst + i, load_bf16x8(src + i));
+          for (; i < depth; ++i) dst[i] = bf16_to_f32(src[i]);
+        }
+        int a = 0;
+        for (; a + 4 <= rows; a += 4)
+          tile_tokens<4>(yt + rb + a, ldy, xt, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, nt, overwrite);
+        for (; a < rows; ++a)
+          tile_tokens<1>(yt + rb + a, ldy, xt, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, nt, overwrite);
       }
-      int a = 0;
-      for (; a + 4 <= rows; a += 4)
-        tile_tokens<4>(y + rb + a, ldy, x + k0, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, T, overwrite);
-      for (; a < rows; ++a)
-        tile_tokens<1>(y + rb + a, ldy, x + k0, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, T, overwrite);
     }
   }
 }

@@ -1,6 +1,6 @@
 // The TypeScript face of the native engine (native/src/addon.cc). Finds the compiled addon in an
-// explicit order (a prebuilt shipped in the VSIX for this platform, then a local build), checks it
-// before use, and types the API the worker drives. Only the worker process loads this module: a
+// explicit order (a local build, then the prebuilt shipped in the VSIX for this platform), and
+// types the API the worker drives. Only the worker process loads this module: a
 // crash in native code must never reach the extension host.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -156,9 +156,11 @@ function candidatePaths(): string[] {
   // From source (src/engine/) the root is two levels up, from the bundle (dist/) one.
   const roots = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')];
   const platform = `${process.platform}-${process.arch}`;
+  // A local build wins over a prebuilt so a developer never runs a stale binary; the VSIX ships
+  // prebuilds only.
   return roots.flatMap((root) => [
-    path.join(root, 'native', 'prebuilds', platform, 'pixtral_native.node'),
     path.join(root, 'native', 'build', 'Release', 'pixtral_native.node'),
+    path.join(root, 'native', 'prebuilds', platform, 'pixtral_native.node'),
   ]);
 }
 
