@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadNative, type ImageInput, type ModelInfo, type NativeEngine } from '../../src/engine/native';
-import { fixturesDir } from './fixtures';
+import { fixtureDir } from '../support/fixtures';
 import { randomFloats, randomInts, rng } from './random';
 
 const native = loadNative();
@@ -49,7 +49,7 @@ describe('engine consistency on random inputs', () => {
 
   before(async () => {
     engine = new native.Engine();
-    info = await engine.load(fixturesDir, { contextLength: 512, maxChunk: 64 });
+    info = await engine.load(fixtureDir, { contextLength: 512, maxChunk: 64 });
     V = info.config.vocabSize;
   });
   after(() => engine.unload());

@@ -5,15 +5,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadNative, type ImageInput, type NativeEngine } from '../../src/engine/native';
-import { type CaseSpec, compare, fixturesDir, float32, int32, readManifest } from './fixtures';
+import { compareArrays, type FixtureCase, fixtureDir, float32, int32, loadManifest } from '../support/fixtures';
 
-const manifest = readManifest();
+const manifest = loadManifest();
 const native = loadNative();
-const weights = (manifest as unknown as { weights: Record<string, { file: string }> }).weights;
-const layouts = ['mistral', 'hf'].map((name) => ({ name, dir: path.join(fixturesDir, path.dirname(weights[name].file)) }));
+const layouts = (['mistral', 'hf'] as const).map((name) => ({ name, dir: path.join(fixtureDir, path.dirname(manifest.weights[name].file)) }));
 
 /** Inputs named pixel_values or pixel_values_<k>, in index order, as engine images. */
-function images(c: CaseSpec): ImageInput[] {
+function images(c: FixtureCase): ImageInput[] {
   return Object.keys(c.inputs)
     .filter((n) => /^pixel_values(_\d+)?$/.test(n))
     .sort((a, b) => Number(a.split('_')[2] ?? 0) - Number(b.split('_')[2] ?? 0))
@@ -24,9 +23,9 @@ function images(c: CaseSpec): ImageInput[] {
 }
 
 function report(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol = 0) {
-  const r = compare(got, ref, atol, rtol);
+  const r = compareArrays(got, ref, atol, rtol);
   console.log(`    ${label}: max |err| ${r.maxAbs.toExponential(2)} (atol ${atol}, rtol ${rtol})`);
-  assert.ok(r.ok, `${label}: element ${r.worstIndex} got ${got[r.worstIndex]} want ${ref[r.worstIndex]}`);
+  assert.ok(r.pass, `${label}: element ${r.worstIndex} got ${got[r.worstIndex]} want ${ref[r.worstIndex]}`);
 }
 
 /** Ids of the k largest values of row (ties: lower id first), with their values. */
@@ -62,7 +61,7 @@ function assertRankedIds(label: string, got: number[], refIds: ArrayLike<number>
 }
 
 for (const layout of layouts) {
-  describe(`parity (${layout.name} layout: ${path.relative(fixturesDir, layout.dir) || '.'})`, () => {
+  describe(`parity (${layout.name} layout: ${path.relative(fixtureDir, layout.dir) || '.'})`, () => {
     let engine: NativeEngine;
     let V = 0;
     before(async () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadNative, type NativeEngine } from '../../src/engine/native';
-import { fixturesDir } from './fixtures';
+import { fixtureDir } from '../support/fixtures';
 import { randomInts, rng } from './random';
 
 const native = loadNative();
@@ -17,7 +17,7 @@ describe('engine session', () => {
 
   before(async () => {
     engine = new native.Engine();
-    const info = await engine.load(fixturesDir, { contextLength: 8192, maxChunk: 64 });
+    const info = await engine.load(fixtureDir, { contextLength: 8192, maxChunk: 64 });
     V = info.config.vocabSize;
     P = info.config.vision!.patchSize;
     side = info.config.vision!.imageSize;
@@ -83,13 +83,13 @@ describe('engine session', () => {
 
   test('a prompt over the context window is refused before any compute, with the numbers', async () => {
     const small = new native.Engine();
-    await small.load(fixturesDir, { contextLength: 64 });
+    await small.load(fixtureDir, { contextLength: 64 });
     const ids = Int32Array.from([1, 3, ...randomInts(rand, 57, 1000, V), 4]);
     await assert.rejects(small.prefill(ids, { reserve: 10 }), /needs 70 tokens.*60 prompt \+ 10 to generate.*context holds 64/);
     assert.equal(small.position, 0);
     await small.prefill(ids, { reserve: 4 });
     await assert.rejects(small.generate({ maxTokens: 10 }, () => {}), /needs 69 tokens.*context holds 64/);
-    await assert.rejects(new native.Engine().load(fixturesDir, { contextLength: 1 << 30 }), /exceeds the model's window of \d+ tokens/);
+    await assert.rejects(new native.Engine().load(fixtureDir, { contextLength: 1 << 30 }), /exceeds the model's window of \d+ tokens/);
     small.unload();
   });
 

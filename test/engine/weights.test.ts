@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { loadNative } from '../../src/engine/native';
-import { fixturesDir } from './fixtures';
+import { fixtureDir } from '../support/fixtures';
 import { ModelFolder, type TensorEntry, encodeSafetensors, rawSafetensors, readSafetensors } from './model-folder';
 
 const { inspectModel } = loadNative();
-const hfDir = path.join(fixturesDir, 'hf');
+const hfDir = path.join(fixtureDir, 'hf');
 const MISTRAL_FILES = ['params.json', 'consolidated.safetensors'];
 const HF_FILES = ['config.json', 'model.safetensors'];
 
@@ -28,7 +28,7 @@ interface Params {
   max_seq_len?: number;
   vision_encoder?: Record<string, number | boolean | undefined>;
 }
-const params = JSON.parse(readFileSync(path.join(fixturesDir, 'params.json'), 'utf8')) as Params;
+const params = JSON.parse(readFileSync(path.join(fixtureDir, 'params.json'), 'utf8')) as Params;
 const vision = params.vision_encoder;
 const D = params.dim;
 const headDim = params.head_dim ?? D / params.n_heads;
@@ -41,7 +41,7 @@ function requiredCount(p: Params): number {
   return 3 + 9 * p.n_layers + visionCount;
 }
 
-const fixtureTensors = readSafetensors(path.join(fixturesDir, 'consolidated.safetensors'));
+const fixtureTensors = readSafetensors(path.join(fixtureDir, 'consolidated.safetensors'));
 const hfTensors = readSafetensors(path.join(hfDir, 'model.safetensors'));
 const fixtureBytes = fixtureTensors.reduce((sum, t) => sum + t.bytes.length, 0);
 
@@ -55,7 +55,7 @@ function copy(source: string, files: string[]): ModelFolder {
   folders.push(f);
   return f;
 }
-const mistralCopy = () => copy(fixturesDir, MISTRAL_FILES);
+const mistralCopy = () => copy(fixtureDir, MISTRAL_FILES);
 const hfCopy = () => copy(hfDir, HF_FILES);
 
 function escape(s: string): RegExp {
@@ -88,9 +88,9 @@ function headerOnly(header: string, declaredLength = BigInt(Buffer.byteLength(he
 
 describe('fixture folders', () => {
   test('Mistral layout: config from params.json, every tensor validated', () => {
-    const info = inspectModel(fixturesDir);
+    const info = inspectModel(fixtureDir);
     assert.equal(info.layout, 'mistral');
-    assert.deepEqual(info.files, [path.join(fixturesDir, 'consolidated.safetensors')]);
+    assert.deepEqual(info.files, [path.join(fixtureDir, 'consolidated.safetensors')]);
     const c = info.config;
     assert.equal(c.dim, D);
     assert.equal(c.nLayers, params.n_layers);
@@ -121,7 +121,7 @@ describe('fixture folders', () => {
   });
 
   test('transformers layout: the same model from config.json and model.safetensors', () => {
-    const mistral = inspectModel(fixturesDir);
+    const mistral = inspectModel(fixtureDir);
     const info = inspectModel(hfDir);
     assert.equal(info.layout, 'hf');
     assert.deepEqual(info.files, [path.join(hfDir, 'model.safetensors')]);
@@ -357,7 +357,7 @@ describe('folders and shard indexes', () => {
   }
 
   test('a folder without a model names what it looked for', () => {
-    const folder = copy(fixturesDir, []);
+    const folder = copy(fixtureDir, []);
     expectError(folder.dir, folder.dir, 'no model found', 'params.json + consolidated.safetensors', 'config.json');
   });
 

@@ -19,7 +19,7 @@ import {
   readFixtureArray,
   sha256Hex,
   type FixtureCase,
-} from './support/fixtures';
+} from '../support/fixtures';
 import { resizePilBicubic } from './support/resize-pil';
 
 const manifest = loadManifest();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fixtureDir } from './support/fixtures';
+import { fixtureDir } from '../support/fixtures';
 import { REPO_ROOT, TEST_TOKENIZER, expected } from './support/tokenizer-data';
 
 function pixtral(args: string[], stdin: string) {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TekkenTokenizer, TokenizerFileError } from '../../src/worker/tokenizer';
-import { fixtureDir } from './support/fixtures';
+import { fixtureDir } from '../support/fixtures';
 import { TEST_TOKENIZER, expected } from './support/tokenizer-data';
 
 const rawTestFile = readFileSync(TEST_TOKENIZER, 'utf8');

@@ -18,19 +18,32 @@ export interface FixtureCase {
   description: string;
   inputs: Record<string, FixtureArrayInfo>;
   outputs: Record<string, FixtureArrayInfo>;
-  tolerance: { fp32_engine: { atol?: number; rtol?: number } };
+  tolerance: {
+    fp32_engine: FixtureTolerance;
+    bf16_engine?: FixtureTolerance;
+    rule?: string;
+    note?: string;
+  };
   notes?: string[];
+}
+
+export interface FixtureTolerance {
+  atol?: number;
+  rtol?: number;
+  logit_atol?: number;
 }
 
 export interface FixtureManifest {
   special_tokens: Record<string, number>;
+  /** Where each weight layout lives, relative to the folder (e.g. "hf/model.safetensors"). */
+  weights: Record<'mistral' | 'hf', { file: string }>;
   preprocessing_defaults: { longest_edge: number; patch_size: number; image_mean: number[]; image_std: number[] };
   cases: Record<string, FixtureCase>;
 }
 
 export type FixtureArray = Float32Array | Int32Array | Uint8Array;
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const repoRoot = path.resolve(__dirname, '..', '..');
 export const fixtureDir = path.resolve(repoRoot, process.env.PIXTRAL_FIXTURES ?? '../shared/fixtures/pixtral-tiny');
 
 export function loadManifest(): FixtureManifest {
@@ -56,6 +69,18 @@ export function readFixtureArray(info: FixtureArrayInfo): FixtureArray {
         : new Uint8Array(aligned);
   if (array.length !== count) throw new Error(`${info.file}: ${array.length} elements, shape says ${count}`);
   return array;
+}
+
+export function float32(info: FixtureArrayInfo): Float32Array {
+  const a = readFixtureArray(info);
+  if (!(a instanceof Float32Array)) throw new Error(`${info.file} is ${info.dtype}, expected float32`);
+  return a;
+}
+
+export function int32(info: FixtureArrayInfo): Int32Array {
+  const a = readFixtureArray(info);
+  if (!(a instanceof Int32Array)) throw new Error(`${info.file} is ${info.dtype}, expected int32`);
+  return a;
 }
 
 /** The JSON objects among a case's notes (e.g. {"hf_grid_hw": [11, 16], ...}), merged. */
