@@ -3,6 +3,11 @@
 
 #include <cstdlib>
 
+#if defined(_MSC_VER) && defined(_M_X64)
+#include <immintrin.h>
+#include <intrin.h>
+#endif
+
 namespace px {
 namespace {
 
@@ -33,13 +38,19 @@ void axpy_generic(float* y, float a, const float* x, int n) {
 const CpuKernels kGeneric{"generic", matmul_generic, dot_generic, axpy_generic};
 
 bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) || defined(_M_X64)
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;  // MSVC: would need __cpuid; the generic set is used until then.
-#endif
+#elif defined(_M_X64)
+  // MSVC: CPUID leaf 1 (FMA, OSXSAVE, AVX) and leaf 7 (AVX2), and the OS saving YMM state (XCR0).
+  int info[4];
+  __cpuid(info, 0);
+  if (info[0] < 7) return false;
+  __cpuid(info, 1);
+  const bool fma = info[2] & (1 << 12), osxsave = info[2] & (1 << 27), avx = info[2] & (1 << 28);
+  __cpuidex(info, 7, 0);
+  const bool avx2 = info[1] & (1 << 5);
+  return fma && osxsave && avx && avx2 && (_xgetbv(0) & 6) == 6;
 #else
   return false;
 #endif
