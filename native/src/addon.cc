@@ -536,6 +536,27 @@ Napi::Value TestMatmulBf16(const Napi::CallbackInfo& info) {
   return to_js(env, y);
 }
 
+// testing.attention(q, k, v, Tq, Tk, H, K, hd, causalOffset, kernels?) through the CPU backend.
+Napi::Value TestAttention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<float> q = float_array(info[0], "q"), k = float_array(info[1], "k"), v = float_array(info[2], "v");
+  int dims[6];
+  for (int i = 0; i < 6; ++i) dims[i] = info[3 + i].As<Napi::Number>().Int32Value();
+  const int Tq = dims[0], Tk = dims[1], H = dims[2], K = dims[3], hd = dims[4], causal = dims[5];
+  if (H <= 0 || K <= 0 || H % K || q.size() != static_cast<size_t>(Tq) * H * hd ||
+      k.size() != static_cast<size_t>(Tk) * K * hd || v.size() != k.size())
+    throw Napi::RangeError::New(env, "q must be [Tq, H*hd], k and v [Tk, K*hd], H a multiple of K");
+  const px::CpuKernels* kernels = &px::cpu_kernels();
+  if (info.Length() > 9 && info[9].IsString()) {
+    kernels = px::cpu_kernels_named(info[9].As<Napi::String>());
+    if (!kernels) throw Napi::Error::New(env, "kernel set not supported here");
+  }
+  px::CpuBackend be(0, kernels);
+  std::vector<float> out(q.size());
+  be.attention(out.data(), q.data(), k.data(), v.data(), Tq, Tk, H, K, hd, causal);
+  return to_js(env, out);
+}
+
 // testing.memcpyBandwidth(bytes, iters, threads?): bytes copied per second by memcpy split across
 // threads — the peer the decode benchmark compares its weight streaming with.
 Napi::Value TestMemcpyBandwidth(const Napi::CallbackInfo& info) {
@@ -567,6 +588,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("ropeText", Napi::Function::New(env, TestRopeText));
   testing.Set("ropeVisionTable", Napi::Function::New(env, TestRopeVisionTable));
   testing.Set("matmulBf16", Napi::Function::New(env, TestMatmulBf16));
+  testing.Set("attention", Napi::Function::New(env, TestAttention));
   testing.Set("memcpyBandwidth", Napi::Function::New(env, TestMemcpyBandwidth));
   exports.Set("testing", testing);
   return exports;

@@ -136,35 +136,69 @@ void CpuBackend::rope(float* x, int stride, const float* cos_sin, int T, int hea
 
 void CpuBackend::attention(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int H, int K,
                            int hd, int causal_offset) {
+  // Online softmax over key blocks (as in FlashAttention): a task takes a block of query rows of
+  // one kv head and streams the keys once for all its query vectors; only a [vectors, keys-block]
+  // tile of scores ever exists. Many vectors (prefill, vision): the vectorised tile kernel. A few
+  // (decode: one row, `group` heads): one dot and one axpy per key and vector.
   const int group = H / K;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  if (Tq * group >= 8) {
+    const int rows = std::max(1, 64 / group);  // ~64 query vectors per tile
+    const int blocks = (Tq + rows - 1) / rows;
+    pool_.parallel_for(blocks * K, [&](int task, int) {
+      const int row0 = (task / K) * rows;
+      kernels_->attention_tile(AttentionTile{out, q, k, v, row0, std::min(rows, Tq - row0), task % K, Tk, H, K, hd,
+                                             causal_offset, scale});
+    });
+    return;
+  }
+  constexpr int kQueryBlock = 16, kKeyBlock = 64;
   const size_t q_stride = static_cast<size_t>(H) * hd, kv_stride = static_cast<size_t>(K) * hd;
-  // One task = one query row x one kv head: the `group` query heads that share it read each key
-  // row once. Scores for one row are the only thing materialised ([group, Tk]).
-  pool_.parallel_for(Tq * K, [&](int task, int) {
-    const int i = task / K, g = task % K;
-    const int n_keys = causal_offset < 0 ? Tk : std::min(Tk, causal_offset + i + 1);
-    thread_local std::vector<float> scores;
-    scores.resize(static_cast<size_t>(group) * std::max(n_keys, 1));
-    for (int h = 0; h < group; ++h) {
-      const int head = g * group + h;
-      const float* qh = q + i * q_stride + static_cast<size_t>(head) * hd;
-      float* sc = scores.data() + static_cast<size_t>(h) * n_keys;
-      float mx = -INFINITY;
-      for (int j = 0; j < n_keys; ++j) {
-        sc[j] = kernels_->dot(qh, k + j * kv_stride + static_cast<size_t>(g) * hd, hd) * scale;
-        mx = std::max(mx, sc[j]);
+  const int q_blocks = (Tq + kQueryBlock - 1) / kQueryBlock;
+  pool_.parallel_for(q_blocks * K, [&](int task, int) {
+    const int qb = task / K, g = task % K;
+    const int i0 = qb * kQueryBlock, nq = std::min(kQueryBlock, Tq - i0);
+    const int nv = nq * group;  // query vectors: row-major (query row, head in group)
+    thread_local std::vector<float> scores, acc, run_max, run_sum;
+    scores.resize(static_cast<size_t>(nv) * kKeyBlock);
+    acc.assign(static_cast<size_t>(nv) * hd, 0.f);
+    run_max.assign(nv, -INFINITY);
+    run_sum.assign(nv, 0.f);
+    auto qvec = [&](int n) { return q + (i0 + n / group) * q_stride + static_cast<size_t>(g * group + n % group) * hd; };
+    auto visible = [&](int n) { return causal_offset < 0 ? Tk : std::min(Tk, causal_offset + i0 + n / group + 1); };
+    const int keys = visible(nv - 1);  // the last query row sees the most keys
+    for (int j0 = 0; j0 < keys; j0 += kKeyBlock) {
+      const int nk = std::min(kKeyBlock, keys - j0);
+      for (int n = 0; n < nv; ++n) {
+        const int limit = visible(n) - j0;  // keys [j0, j0 + limit) are visible to vector n
+        if (limit <= 0) continue;
+        const int m = std::min(nk, limit);
+        float* sc = scores.data() + static_cast<size_t>(n) * kKeyBlock;
+        float block_max = -INFINITY;
+        for (int j = 0; j < m; ++j) {
+          sc[j] = kernels_->dot(qvec(n), k + (j0 + j) * kv_stride + static_cast<size_t>(g) * hd, hd) * scale;
+          block_max = std::max(block_max, sc[j]);
+        }
+        const float new_max = std::max(run_max[n], block_max);
+        const float rescale = std::exp(run_max[n] - new_max);  // 0 on the first block
+        float* o = acc.data() + static_cast<size_t>(n) * hd;
+        if (rescale != 1.f)
+          for (int d = 0; d < hd; ++d) o[d] *= rescale;
+        float sum = run_sum[n] * rescale;
+        for (int j = 0; j < m; ++j) {
+          const float p = std::exp(sc[j] - new_max);
+          sum += p;
+          kernels_->axpy(o, p, v + (j0 + j) * kv_stride + static_cast<size_t>(g) * hd, hd);
+        }
+        run_max[n] = new_max;
+        run_sum[n] = sum;
       }
-      float sum = 0.f;
-      for (int j = 0; j < n_keys; ++j) {
-        sc[j] = std::exp(sc[j] - mx);
-        sum += sc[j];
-      }
-      float* oh = out + i * q_stride + static_cast<size_t>(head) * hd;
-      std::fill(oh, oh + hd, 0.f);
-      const float inv = 1.f / sum;
-      for (int j = 0; j < n_keys; ++j)
-        kernels_->axpy(oh, sc[j] * inv, v + j * kv_stride + static_cast<size_t>(g) * hd, hd);
+    }
+    for (int n = 0; n < nv; ++n) {
+      float* dst = out + (i0 + n / group) * q_stride + static_cast<size_t>(g * group + n % group) * hd;
+      const float inv = 1.f / run_sum[n];
+      const float* o = acc.data() + static_cast<size_t>(n) * hd;
+      for (int d = 0; d < hd; ++d) dst[d] = o[d] * inv;
     }
   });
 }

@@ -1,6 +1,8 @@
 // The portable kernel set (the reference every faster set is tested against) and runtime dispatch.
 #include "kernels.h"
 
+#include "attention_tile.h"
+
 #include <cstdlib>
 
 #if defined(_MSC_VER) && defined(_M_X64)
@@ -35,7 +37,9 @@ void axpy_generic(float* y, float a, const float* x, int n) {
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-const CpuKernels kGeneric{"generic", matmul_generic, dot_generic, axpy_generic};
+void attention_generic(const AttentionTile& tile) { attention_tile_impl::run(tile); }
+
+const CpuKernels kGeneric{"generic", matmul_generic, dot_generic, axpy_generic, attention_generic};
 
 bool cpu_has_avx2_fma() {
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))

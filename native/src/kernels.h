@@ -8,6 +8,18 @@
 
 namespace px {
 
+// A block of query rows x one kv head for attention_tile (see attention_tile.h). q, out: [Tq, H*hd];
+// k, v: [Tk, K*hd]. causal_offset >= 0: query row i sees keys j <= causal_offset + i; < 0: all.
+struct AttentionTile {
+  float* out;
+  const float* q;
+  const float* k;
+  const float* v;
+  int row0, rows, kv_head;
+  int Tk, H, K, hd, causal_offset;
+  float scale;
+};
+
 struct CpuKernels {
   const char* name;
   // y[t, r] = (accumulate ? y[t, r] : 0) + sum_i x[t, i] * W[r, i]
@@ -16,6 +28,7 @@ struct CpuKernels {
                       int r1, bool accumulate);
   float (*dot)(const float* a, const float* b, int n);      // sum a[i]*b[i]
   void (*axpy)(float* y, float a, const float* x, int n);   // y[i] += a*x[i]
+  void (*attention_tile)(const AttentionTile& tile);          // softmax(q k^T * scale) v for the tile
 };
 
 // Best supported set (or the one PIXTRAL_KERNELS names, if supported).

@@ -12,6 +12,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include "attention_tile.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -165,7 +167,9 @@ void axpy_avx2(float* y, float a, const float* x, int n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-const CpuKernels kAvx2{"avx2", matmul_avx2, dot_avx2, axpy_avx2};
+void attention_avx2(const AttentionTile& tile) { attention_tile_impl::run(tile); }
+
+const CpuKernels kAvx2{"avx2", matmul_avx2, dot_avx2, axpy_avx2, attention_avx2};
 
 }  // namespace
 

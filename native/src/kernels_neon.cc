@@ -6,6 +6,8 @@
 #if defined(__aarch64__) || defined(_M_ARM64)
 #include <arm_neon.h>
 
+#include "attention_tile.h"
+
 namespace px {
 namespace {
 
@@ -66,7 +68,9 @@ void axpy_neon(float* y, float a, const float* x, int n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-const CpuKernels kNeon{"neon", matmul_neon, dot_neon, axpy_neon};
+void attention_neon(const AttentionTile& tile) { attention_tile_impl::run(tile); }
+
+const CpuKernels kNeon{"neon", matmul_neon, dot_neon, axpy_neon, attention_neon};
 
 }  // namespace
 

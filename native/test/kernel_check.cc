@@ -51,5 +51,38 @@ int main(int argc, char** argv) {
                   dot_err, axpy_err, pass ? "ok" : "FAIL");
     }
   }
+  // attention_tile: causal, grouped heads (H=6, K=2), against float64.
+  const int Tq = 20, H = 6, K = 2, hd = 20, group = H / K;
+  std::vector<float> q(static_cast<size_t>(Tq) * H * hd), kv(static_cast<size_t>(Tq) * K * hd), vv(kv.size()), o(q.size());
+  for (float& x : q) x = normal(gen);
+  for (float& x : kv) x = normal(gen);
+  for (float& x : vv) x = normal(gen);
+  for (const px::CpuKernels* k : sets) {
+    if (!k) continue;
+    const float scale = 1.f / std::sqrt(static_cast<float>(hd));
+    for (int g = 0; g < K; ++g) k->attention_tile(px::AttentionTile{o.data(), q.data(), kv.data(), vv.data(), 0, Tq, g, Tq, H, K, hd, 0, scale});
+    double worst = 0;
+    for (int i = 0; i < Tq; ++i)
+      for (int h = 0; h < H; ++h) {
+        const int g = h / group;
+        std::vector<double> p(i + 1);
+        double mx = -1e300, sum = 0;
+        for (int j = 0; j <= i; ++j) {
+          double d = 0;
+          for (int c = 0; c < hd; ++c) d += static_cast<double>(q[(i * H + h) * hd + c]) * kv[(j * K + g) * hd + c];
+          p[j] = d * scale;
+          mx = std::fmax(mx, p[j]);
+        }
+        for (double& x : p) sum += (x = std::exp(x - mx));
+        for (int c = 0; c < hd; ++c) {
+          double acc = 0;
+          for (int j = 0; j <= i; ++j) acc += p[j] / sum * vv[(j * K + g) * hd + c];
+          worst = std::fmax(worst, std::fabs(acc - o[(i * H + h) * hd + c]));
+        }
+      }
+    const bool pass = worst < 2e-5;
+    ok = ok && pass;
+    std::printf("%-8s attention_tile Tq=%d H=%d K=%d hd=%d causal: %.2e %s\n", k->name, Tq, H, K, hd, worst, pass ? "ok" : "FAIL");
+  }
   return ok ? 0 : 1;
 }

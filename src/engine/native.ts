@@ -148,6 +148,8 @@ export interface NativeTesting {
   ropeVisionTable(gridH: number, gridW: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array };
   /** y[T, out] = x[T, in] @ W^T with W bf16 bits [out, in]; `kernels` forces a kernel set. */
   matmulBf16(x: Float32Array, w: Uint16Array, rows: number, inDim: number, outDim: number, kernels?: string): Float32Array;
+  /** Grouped-query attention through the CPU backend: q [Tq, H*hd], k/v [Tk, K*hd] -> [Tq, H*hd]; causalOffset < 0: no mask. */
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, Tq: number, Tk: number, H: number, K: number, hd: number, causalOffset: number, kernels?: string): Float32Array;
   /** Bytes copied per second by memcpy over `bytes`, `iters` times, split across threads (benchmarks). */
   memcpyBandwidth(bytes: number, iters: number, threads?: number): number;
 }

@@ -54,6 +54,48 @@ for (const kernels of kernelSets) {
   });
 }
 
+for (const kernels of kernelSets) {
+  test(`attention (${kernels}) matches float64: causal and unmasked, grouped heads, one and many query rows`, () => {
+    const rand = rng();
+    // [Tq, Tk, H, K, hd, causalOffset]: decode rows, a prefill chunk appended to a cache, vision.
+    const cases = [
+      [1, 1, 4, 2, 32, 0],
+      [1, 300, 8, 2, 64, 299],
+      [2, 70, 6, 2, 20, 68],
+      [37, 37, 4, 1, 16, 0],
+      [50, 130, 32, 8, 128, 80],
+      [33, 33, 3, 3, 16, -1],
+      [100, 100, 16, 16, 64, -1],
+    ];
+    for (const [Tq, Tk, H, K, hd, causal] of cases) {
+      const q = randomFloats(rand, Tq * H * hd);
+      const k = randomFloats(rand, Tk * K * hd);
+      const v = randomFloats(rand, Tk * K * hd);
+      const got = native.testing.attention(q, k, v, Tq, Tk, H, K, hd, causal, kernels);
+      let worst = 0;
+      for (let i = 0; i < Tq; i++)
+        for (let h = 0; h < H; h++) {
+          const g = Math.floor(h / (H / K));
+          const n = causal < 0 ? Tk : Math.min(Tk, causal + i + 1);
+          const scores = Array.from({ length: n }, (_, j) => {
+            let dot = 0;
+            for (let d = 0; d < hd; d++) dot += q[(i * H + h) * hd + d] * k[(j * K + g) * hd + d];
+            return dot / Math.sqrt(hd);
+          });
+          const max = Math.max(...scores);
+          const p = scores.map((s) => Math.exp(s - max));
+          const sum = p.reduce((a, b) => a + b, 0);
+          for (let d = 0; d < hd; d++) {
+            let o = 0;
+            for (let j = 0; j < n; j++) o += (p[j] / sum) * v[(j * K + g) * hd + d];
+            worst = Math.max(worst, Math.abs(got[(i * H + h) * hd + d] - o));
+          }
+        }
+      assert.ok(worst < 2e-5, `Tq ${Tq} Tk ${Tk} H ${H} K ${K} hd ${hd} causal ${causal}: max error ${worst}`);
+    }
+  });
+}
+
 test('text RoPE at positions up to 131071 with theta 1e9 matches float64 (both pairings)', () => {
   const rand = rng();
   const heads = 2;

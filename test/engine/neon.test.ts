@@ -30,6 +30,7 @@ test(
       console.log(run.stdout.replace(/^/gm, '    '));
       assert.equal(run.status, 0, run.stderr || 'a kernel exceeded its tolerance');
       assert.match(run.stdout, /^neon .* ok$/m, 'the NEON kernel set did not run');
+      assert.match(run.stdout, /^neon +attention_tile .* ok$/m, 'the NEON attention tile did not run');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
