@@ -25,42 +25,58 @@ double Sampler::next_uniform() {
 
 int Sampler::sample(const float* logits, int V) {
   if (p_.temperature <= 0.f) return argmax(logits, V);
-  candidates_.resize(V);
-  for (int i = 0; i < V; ++i) candidates_[i] = {logits[i], i};
+  const double inv_t = 1.0 / p_.temperature;
+  const float max_logit = logits[argmax(logits, V)];
+  // Unnormalised probabilities exp((l - max) / T), fp64 sums.
+  auto weight = [&](float l) { return std::exp((l - max_logit) * inv_t); };
+  const bool top_k = p_.top_k > 0 && p_.top_k < V, top_p = p_.top_p < 1.f;
+  if (!top_k && !top_p) {
+    // No filtering: one pass, no sort (the common case must not cost a sort of the vocabulary).
+    probs_.resize(V);
+    double total = 0;
+    for (int i = 0; i < V; ++i) total += probs_[i] = weight(logits[i]);
+    double u = next_uniform() * total;
+    for (int i = 0; i < V; ++i)
+      if ((u -= probs_[i]) < 0) return i;
+    return argmax(logits, V);
+  }
   // Highest logit first; ties broken by lower id so the order is deterministic.
   auto higher = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   };
-  size_t n = candidates_.size();
-  if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < n) {
-    std::partial_sort(candidates_.begin(), candidates_.begin() + p_.top_k, candidates_.end(), higher);
-    n = p_.top_k;
+  candidates_.resize(V);
+  for (int i = 0; i < V; ++i) candidates_[i] = {logits[i], i};
+  const size_t pool = top_k ? static_cast<size_t>(p_.top_k) : static_cast<size_t>(V);
+  double pool_total = 0;  // mass of the candidates top-p chooses from
+  if (top_k) {
+    std::partial_sort(candidates_.begin(), candidates_.begin() + pool, candidates_.end(), higher);
+    for (size_t i = 0; i < pool; ++i) pool_total += weight(candidates_[i].first);
   } else {
-    std::sort(candidates_.begin(), candidates_.end(), higher);
+    for (int i = 0; i < V; ++i) pool_total += weight(logits[i]);
   }
-  // Softmax over the kept candidates at the given temperature (max subtracted, fp64 sums).
-  const double max_logit = candidates_[0].first;
-  std::vector<double>& probs = probs_;
-  probs.resize(n);
-  double total = 0;
-  for (size_t i = 0; i < n; ++i) total += probs[i] = std::exp((candidates_[i].first - max_logit) / p_.temperature);
-  if (p_.top_p < 1.f) {
+  size_t keep = pool;
+  if (top_p) {
+    // Sort only as many leading candidates as the nucleus needs, growing the sorted prefix by 4x.
+    size_t sorted = top_k ? pool : 0;
     double cumulative = 0;
-    size_t keep = 0;
-    while (keep < n) {
-      cumulative += probs[keep++] / total;
-      if (cumulative >= p_.top_p) break;
+    keep = 0;
+    while (keep < pool) {
+      if (keep == sorted) {
+        const size_t next = std::min(pool, std::max<size_t>(64, sorted * 4));
+        std::partial_sort(candidates_.begin() + sorted, candidates_.begin() + next, candidates_.begin() + pool, higher);
+        sorted = next;
+      }
+      cumulative += weight(candidates_[keep++].first);
+      if (cumulative >= p_.top_p * pool_total) break;
     }
-    n = keep;
-    total = 0;
-    for (size_t i = 0; i < n; ++i) total += probs[i];
   }
+  probs_.resize(keep);
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += probs_[i] = weight(candidates_[i].first);
   double u = next_uniform() * total;
-  for (size_t i = 0; i < n; ++i) {
-    u -= probs[i];
-    if (u < 0) return candidates_[i].second;
-  }
-  return candidates_[n - 1].second;
+  for (size_t i = 0; i < keep; ++i)
+    if ((u -= probs_[i]) < 0) return candidates_[i].second;
+  return candidates_[keep - 1].second;
 }
 
 }  // namespace px

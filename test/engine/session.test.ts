@@ -63,6 +63,26 @@ describe('engine session', () => {
     }
   });
 
+  test('sampling: top-p keeps only the smallest set of tokens whose mass reaches p', async () => {
+    const prompt = Int32Array.from([1, 3, ...randomInts(rand, 6, 1000, V), 4]);
+    engine.reset();
+    const logits = await engine.prefill(prompt);
+    const temperature = 3;
+    const order = Array.from(logits.keys()).sort((x, y) => logits[y] - logits[x]);
+    const weights = order.map((i) => Math.exp((logits[i] - logits[order[0]]) / temperature));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let mass = 0;
+    let size = 0;
+    while (mass < 0.3 * total) mass += weights[size++];
+    const nucleus = new Set(order.slice(0, size));
+    for (let seed = 0; seed < 20; seed++) {
+      engine.reset();
+      await engine.prefill(prompt);
+      const r = await engine.generate({ maxTokens: 1, temperature, topP: 0.3, seed, stopIds: [] }, () => {});
+      assert.ok(nucleus.has(r.tokens[0]), `seed ${seed}: ${r.tokens[0]} is outside the ${size}-token nucleus`);
+    }
+  });
+
   test('generation stops on a stop id without emitting it, or at the token budget', async () => {
     const prompt = Int32Array.from([1, 3, 2000, 2001, 4]);
     const greedy = await sample(prompt, { maxTokens: 6, temperature: 0, stopIds: [] });
