@@ -3,8 +3,14 @@
 import { parseArgs } from 'node:util';
 import { CliError, type CliCommand, type CliIo } from './command';
 import { tokenizeCommand } from './commands/tokenize';
+import { modelsCommand } from './commands/models';
+import { htmlCommand } from './commands/html';
+import { explainCommand } from './commands/explain';
+import { tableCommand } from './commands/table';
+import { askCommand } from './commands/ask';
+import { serveCommand } from './commands/serve';
 
-const commands: CliCommand[] = [tokenizeCommand];
+const commands: CliCommand[] = [tokenizeCommand, modelsCommand, htmlCommand, explainCommand, tableCommand, askCommand, serveCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

@@ -1,0 +1,26 @@
+// `pixtral ask <image>… --prompt TEXT`: any question about one or more images.
+import { freeQuestion } from '../../prompts/index';
+import { CliError, type CliCommand } from '../command';
+import { imageArguments, runTask, TASK_OPTIONS, TASK_USAGE } from '../generation-runner';
+
+export const askCommand: CliCommand = {
+  name: 'ask',
+  summary: 'Ask a question about one or more images',
+  usage: `usage: pixtral ask <image>... --prompt TEXT [options]
+
+The images are shown to the model in the order given ("image 1", "image 2", ...), then the question.
+
+options:
+  --prompt TEXT          the question (required)
+${TASK_USAGE}`,
+  options: { ...TASK_OPTIONS, prompt: { type: 'string' } },
+  async run({ values, positionals }, io) {
+    const question = typeof values.prompt === 'string' ? values.prompt.trim() : '';
+    if (!question) throw new CliError('pixtral ask needs --prompt TEXT', 2);
+    if (positionals.length === 0) throw new CliError('pixtral ask needs at least one image', 2);
+    return runTask(values, io, {
+      task: freeQuestion,
+      conversation: freeQuestion.build({ images: imageArguments(positionals), question }),
+    });
+  },
+};

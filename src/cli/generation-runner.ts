@@ -1,0 +1,198 @@
+// What `pixtral html|explain|table|ask` share: the backend flags (local model or remote
+// endpoint), sampling overrides, streaming the answer to stdout through an optional filter,
+// progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
+import path from 'node:path';
+import { findModels, isRandomWeightTestModel, pickModel } from '../models/index';
+import type { TaskConversation, TaskInfo } from '../prompts/task';
+import { GenerationError, type GenerationBackend } from '../service/generation-backend';
+import { DEFAULT_REMOTE_MODEL, RemoteBackend } from '../service/remote-backend';
+import { imageSlot, toGenerationRequest, type ImageSlot } from '../service/task-request';
+import { WorkerClient } from '../service/worker-client';
+import type { ProgressInfo, StopReason, Timings, Usage } from '../worker/protocol';
+import { CliError, type CliCommand, type CliIo } from './command';
+
+export const BACKEND_OPTIONS = {
+  model: { type: 'string' },
+  'context-length': { type: 'string' },
+  threads: { type: 'string' },
+  endpoint: { type: 'string' },
+  'remote-model': { type: 'string' },
+  verbose: { type: 'boolean' },
+} satisfies CliCommand['options'];
+
+export const BACKEND_USAGE = `model options:
+  --model DIR            model folder (default: the first usable model "pixtral models list" shows)
+  --context-length N     KV cache size in tokens (default: the engine's, 8192 at most)
+  --threads N            CPU threads for the engine
+  --endpoint URL         use an OpenAI-compatible server instead of the local model, e.g.
+                         https://api.mistral.ai/v1; the key comes from PIXTRAL_API_KEY or MISTRAL_API_KEY
+  --remote-model NAME    model name at --endpoint (default ${DEFAULT_REMOTE_MODEL})
+  --verbose              show the worker's own log lines on stderr`;
+
+export const TASK_OPTIONS = {
+  ...BACKEND_OPTIONS,
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  seed: { type: 'string' },
+  'image-tokens': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} satisfies CliCommand['options'];
+
+export const TASK_USAGE = `generation options:
+  --max-tokens N         stop after N tokens (default: the task's)
+  --temperature T        0 = greedy (default: the task's)
+  --seed N               sampling seed, for repeatable answers
+  --image-tokens N       at most N prompt tokens per image (the image is scaled down to fit)
+  -q, --quiet            no progress or speed on stderr
+
+${BACKEND_USAGE}`;
+
+type Values = Record<string, unknown>;
+
+/** An integer flag, or undefined when absent; a usage error when it is not one. */
+export function integerFlag(values: Values, name: string, min = 1): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) throw new CliError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`, 2);
+  return value;
+}
+
+function numberFlag(values: Values, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new CliError(`--${name} must be a number >= 0, got "${String(raw)}"`, 2);
+  return value;
+}
+
+/** The model folder: --model, else the first usable one the model manager finds, else the embedded default. */
+async function modelFolder(values: Values): Promise<string> {
+  if (typeof values.model === 'string') return path.resolve(values.model);
+  const chosen = pickModel(await findModels({ includeEmbedded: true }));
+  if (!chosen) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
+  return chosen.dir;
+}
+
+export interface ChosenBackend {
+  backend: GenerationBackend;
+  /** The model is a random-weight test model (the embedded default until a trained one ships). */
+  randomWeights: boolean;
+}
+
+/** The local worker for the chosen model, or a remote endpoint with --endpoint. */
+export async function createBackend(values: Values, io: CliIo): Promise<ChosenBackend> {
+  if (typeof values.endpoint === 'string') {
+    if (values.model !== undefined) throw new CliError('give either --model (local) or --endpoint (remote), not both', 2);
+    const backend = new RemoteBackend({ baseUrl: values.endpoint, model: (values['remote-model'] as string | undefined) ?? DEFAULT_REMOTE_MODEL });
+    return { backend, randomWeights: false };
+  }
+  const model = await modelFolder(values);
+  const randomWeights = isRandomWeightTestModel(model);
+  if (randomWeights) {
+    io.stderr.write(`note: ${model} is a test model with random weights: the pipeline is real, its text is meaningless.\n`);
+  }
+  const backend = new WorkerClient({
+    model,
+    load: { contextLength: integerFlag(values, 'context-length'), threads: integerFlag(values, 'threads') },
+    onLog: values.verbose ? (text) => io.stderr.write(text.replace(/^(?=.)/gm, 'worker: ')) : undefined,
+  });
+  return { backend, randomWeights };
+}
+
+/** Image arguments as image slots (absolute paths: the worker may not share our cwd). */
+export function imageArguments(paths: string[]): ImageSlot[] {
+  return paths.map((file) => imageSlot({ path: path.resolve(file) }));
+}
+
+/** Receives the streamed answer and decides what reaches stdout. */
+export interface OutputFilter {
+  push(text: string): string;
+  end(): string;
+  /** A message when the whole answer turned out unusable (printed as the error). */
+  problem?(): string | undefined;
+}
+
+export interface TaskRun {
+  task: TaskInfo;
+  conversation: TaskConversation<ImageSlot>;
+  imageTokenBudget?: number;
+  filter?: OutputFilter;
+}
+
+/** Runs one task to completion; returns the exit code (130 when cancelled). */
+export async function runTask(values: Values, io: CliIo, run: TaskRun): Promise<number> {
+  const sampling = {
+    maxTokens: integerFlag(values, 'max-tokens') ?? run.task.sampling.maxTokens,
+    temperature: numberFlag(values, 'temperature') ?? run.task.sampling.temperature,
+    seed: integerFlag(values, 'seed', 0),
+  };
+  const request = toGenerationRequest(run.conversation, sampling, integerFlag(values, 'image-tokens', 2) ?? run.imageTokenBudget);
+  const progress = values.quiet ? () => undefined : (line: string) => io.stderr.write(`${line}\n`);
+  // A closed stdout (`| head`) ends the generation like Ctrl-C does.
+  const stdoutClosed = new AbortController();
+  io.stdout.on('error', () => stdoutClosed.abort());
+  const signal = AbortSignal.any([io.signal, stdoutClosed.signal]);
+
+  const { backend, randomWeights } = await createBackend(values, io);
+  // A random model writes no code or table to extract: show its raw text instead of an error.
+  const filter = randomWeights ? undefined : run.filter;
+  if (randomWeights && run.filter) progress('note: output filtering is off for the test model; its raw text follows.');
+  const started = performance.now();
+  let answer = '';
+  let output = '';
+  let firstTextAt = 0;
+  const write = (text: string) => {
+    if (text) io.stdout.write(text);
+    output = text || output;
+  };
+  let done: { stopReason: StopReason; usage: Usage; timings?: Timings } | undefined;
+  try {
+    progress(`${run.task.title} · ${backend.description}`);
+    for await (const event of backend.generate(request, { signal })) {
+      if (event.type === 'progress') progress(describeProgress(event.progress));
+      else if (event.type === 'text') {
+        firstTextAt ||= performance.now();
+        answer += event.text;
+        write(filter ? filter.push(event.text) : event.text);
+      } else done = event;
+    }
+  } catch (err) {
+    if (err instanceof GenerationError) throw new CliError(err.message);
+    throw err;
+  } finally {
+    await backend.dispose();
+  }
+  write(filter ? filter.end() : '');
+  // Start the speed line on a line of its own when stdout and stderr share a terminal.
+  const newline = output && !output.endsWith('\n') ? '\n' : '';
+  if (done) progress(newline + describeSpeed(done, firstTextAt, started));
+  if (done?.stopReason === 'cancelled') {
+    progress('cancelled');
+    return 130;
+  }
+  const problem = filter?.problem?.();
+  if (problem) throw new CliError(`${problem}; the model's answer was:\n${answer}`);
+  return 0;
+}
+
+function describeProgress(progress: ProgressInfo): string {
+  switch (progress.stage) {
+    case 'image':
+      return `image ${progress.index + 1}/${progress.count}: ${progress.gridH}×${progress.gridW} patches, ${progress.tokens} tokens`;
+    case 'prefill':
+      return `prefill: ${progress.promptTokens} prompt tokens (context ${progress.contextLength})`;
+    case 'decode':
+      return 'generating…';
+  }
+}
+
+function describeSpeed(done: { stopReason: StopReason; usage: Usage; timings?: Timings }, firstTextAt: number, started: number): string {
+  const { usage, timings } = done;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  // Local: the worker's own decode time. Remote: from the first streamed text to the end.
+  const decodeMs = timings?.decodeMs ?? (firstTextAt ? performance.now() - firstTextAt : 0);
+  const rate = decodeMs > 0 ? `${((usage.completionTokens * 1000) / decodeMs).toFixed(1)} tok/s` : 'n/a tok/s';
+  const prefill = timings ? `, prefill ${seconds(timings.prefillMs)}` : '';
+  return `${usage.completionTokens} tokens in ${seconds(decodeMs)} (${rate}); prompt ${usage.promptTokens} tokens${prefill}; total ${seconds(performance.now() - started)}; ${done.stopReason}`;
+}

@@ -1,0 +1,158 @@
+// Host side of the "Ask about this image" chat: charts, tables, documents, screenshots; several
+// images per question; follow-up questions in the same conversation (ask-conversation.ts). The
+// host owns the conversation; the webview (webview/ask/) shows it and persists it, so VS Code
+// restores it after a restart through the serializer registered in extension.ts.
+import * as vscode from 'vscode';
+import { describeError } from '../errors';
+import type { GenerationRunner } from '../generation-runner';
+import { readImageFile } from '../images/image-files';
+import { decodeImageDataUrl, encodeImageDataUrl, IMAGE_EXTENSIONS, imageMediaType } from '../images/image-input';
+import type { Settings } from '../settings';
+import { imageSlot } from '../task-request';
+import { makeNonce, renderPage } from '../webview-page';
+import { askRequest, type Exchange } from './ask-conversation';
+import { askPageBody } from './ask-page';
+import { ASK_VIEW_TYPE, type AskImage, type AskState, type AskToHost, type AskToWebview } from './protocol';
+
+const EMPTY: AskState = { turns: [], busy: false, stage: '', error: undefined };
+
+export class AskPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private state: AskState = EMPTY;
+  private running: AbortController | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly runner: GenerationRunner,
+    private readonly settings: Settings,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  /** Opens the chat (or brings it forward) with `uris` attached to the next question. */
+  async open(uris: vscode.Uri[]): Promise<void> {
+    if (this.panel) this.panel.reveal();
+    else this.attach(vscode.window.createWebviewPanel(ASK_VIEW_TYPE, 'Pixtral: Ask', vscode.ViewColumn.Beside, {}), EMPTY);
+    if (uris.length > 0) await this.post({ type: 'addImages', images: await Promise.all(uris.map(toAskImage)) });
+  }
+
+  /** Takes over the chat VS Code restored after a restart, with the conversation it showed. */
+  revive(panel: vscode.WebviewPanel, saved: unknown): void {
+    if (this.panel) {
+      panel.dispose();
+      return;
+    }
+    const state = saved as Partial<AskState> | undefined;
+    const turns = Array.isArray(state?.turns) ? state.turns : [];
+    this.attach(panel, { ...EMPTY, turns: turns.map((t) => ({ ...t, stopped: t.stopped || false })) });
+  }
+
+  private attach(panel: vscode.WebviewPanel, state: AskState): void {
+    this.panel = panel;
+    this.state = state;
+    const webview = panel.webview;
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const scripts = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    // Trust boundary: only our bundled script runs (nonce), only our media and scripts load;
+    // answers are model output and are rendered as text nodes (webview/shared/markdown.ts).
+    webview.options = { enableScripts: true, localResourceRoots: [media, scripts] };
+    webview.html = renderPage({
+      title: 'Pixtral: Ask',
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      styles: ['base.css', 'ask.css'].map((f) => webview.asWebviewUri(vscode.Uri.joinPath(media, f)).toString()),
+      scripts: [webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'ask.js')).toString()],
+      body: askPageBody(),
+    });
+    const listener = webview.onDidReceiveMessage((message: AskToHost) => this.onMessage(message));
+    panel.onDidDispose(() => {
+      listener.dispose();
+      this.running?.abort();
+      this.panel = undefined;
+    });
+  }
+
+  private async onMessage(message: AskToHost): Promise<void> {
+    try {
+      switch (message?.type) {
+        case 'ready':
+          return await this.publish();
+        case 'ask':
+          return await this.ask(String(message.question ?? ''), Array.isArray(message.images) ? message.images : []);
+        case 'stop':
+          this.running?.abort();
+          return;
+        case 'newConversation':
+          this.running?.abort();
+          this.state = EMPTY;
+          return await this.publish();
+        case 'pickImages': {
+          const picked = await vscode.window.showOpenDialog({ canSelectMany: true, filters: { Images: [...IMAGE_EXTENSIONS] } });
+          if (picked?.length) await this.post({ type: 'addImages', images: await Promise.all(picked.map(toAskImage)) });
+          return;
+        }
+        case 'dropUris': {
+          const uris = (Array.isArray(message.uris) ? message.uris : []).slice(0, 16).map((u) => vscode.Uri.parse(String(u), true));
+          await this.post({ type: 'addImages', images: await Promise.all(uris.map(toAskImage)) });
+          return;
+        }
+      }
+    } catch (err) {
+      this.log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      this.state = { ...this.state, busy: false, error: describeError(err).message };
+      await this.publish();
+    }
+  }
+
+  private async ask(question: string, images: AskImage[]): Promise<void> {
+    if (this.running) return;
+    if (!question.trim()) throw new Error('Type a question first.');
+    if (this.state.turns.length === 0 && images.length === 0) throw new Error('Add at least one image to ask about.');
+    const toSlots = (list: AskImage[]) => list.map((image) => imageSlot({ data: decodeImageDataUrl(image.dataUrl) }));
+    const history: Exchange[] = this.state.turns.map((t) => ({ question: t.question, images: toSlots(t.images), answer: t.answer, stopped: t.stopped }));
+    const request = askRequest(history, { question: question.trim(), images: toSlots(images) }, this.settings.current);
+
+    const turn = { question: question.trim(), images, answer: '' };
+    this.state = { turns: [...this.state.turns, turn], busy: true, stage: 'starting', error: undefined };
+    await this.publish();
+    const controller = new AbortController();
+    this.running = controller;
+    try {
+      const result = await this.runner.run({
+        title: 'Answering',
+        request,
+        signal: controller.signal,
+        onStage: (stage) => void this.publish({ stage }),
+        onText: (text) => {
+          turn.answer += text;
+          void this.post({ type: 'answer', text });
+        },
+      });
+      Object.assign(turn, { stopped: result.stopReason === 'cancelled' });
+      this.state = { ...this.state, busy: false, stage: result.stopReason === 'cancelled' ? 'Stopped.' : '' };
+    } catch (err) {
+      Object.assign(turn, { stopped: true });
+      throw err;
+    } finally {
+      this.running = undefined;
+      await this.publish({ busy: false });
+    }
+  }
+
+  private async publish(change: Partial<AskState> = {}): Promise<void> {
+    this.state = { ...this.state, ...change };
+    await this.post({ type: 'state', state: this.state });
+  }
+
+  private async post(message: AskToWebview): Promise<void> {
+    await this.panel?.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    this.running?.abort();
+    this.panel?.dispose();
+  }
+}
+
+async function toAskImage(uri: vscode.Uri): Promise<AskImage> {
+  return { name: uri.path.split('/').pop() ?? 'image', dataUrl: encodeImageDataUrl(await readImageFile(uri), imageMediaType(uri.path)) };
+}

@@ -1,0 +1,159 @@
+// Chooses where generation runs, from the settings: the local worker process (src/service/
+// worker-client.ts) with the model found by src/models, or an OpenAI-compatible endpoint
+// (src/service/remote-backend.ts) with its key from SecretStorage. Both are the one
+// GenerationBackend interface; the rest of the extension never knows which it got.
+// Nothing happens at activation: the model is looked up and the worker started on first use.
+import * as vscode from 'vscode';
+import { assertFits, assessFit, findModels, pickModel, type ModelCandidate } from '../models';
+import type { GenerationBackend } from '../service/generation-backend';
+import { RemoteBackend } from '../service/remote-backend';
+import { WorkerClient } from '../service/worker-client';
+import { COMMANDS } from './command-ids';
+import { UserError } from './errors';
+import type { Settings } from './settings';
+import { effectiveBackend, type PixtralSettings } from './settings-values';
+
+/** Which model answers, for the status bar and for cache keys (explanation-cache.ts). */
+export interface ModelIdentity {
+  /** Short, for the status bar. */
+  label: string;
+  /** Everything that changes an answer: where, which weights, which precision. */
+  key: string;
+}
+
+export interface ActiveBackend {
+  backend: GenerationBackend;
+  identity: ModelIdentity;
+}
+
+/** SecretStorage key of a remote endpoint's API key: one key per endpoint origin. */
+export function apiKeySecretName(endpoint: string): string {
+  let origin = endpoint;
+  try {
+    origin = new URL(endpoint).origin;
+  } catch {
+    // An unparsable endpoint fails later with a clear message; its key is stored under the raw text.
+  }
+  return `pixtral.remote.apiKey:${origin}`;
+}
+
+export class BackendFactory implements vscode.Disposable {
+  private active: { config: string; backend: Promise<ActiveBackend> } | undefined;
+  private readonly listener: vscode.Disposable;
+  private readonly identityChanged = new vscode.EventEmitter<ModelIdentity | undefined>();
+  /** Fires when a backend was created (with its identity) or dropped after a settings change. */
+  readonly onDidChangeIdentity = this.identityChanged.event;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly secrets: vscode.SecretStorage,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.listener = vscode.Disposable.from(
+      settings.onDidChange((values) => {
+        if (this.active && this.active.config !== configOf(values)) this.reset('settings changed');
+      }),
+      secrets.onDidChange((event) => {
+        if (event.key.startsWith('pixtral.remote.apiKey:')) this.reset('API key changed');
+      }),
+    );
+  }
+
+  /** The backend for the current settings, created on first use and reused after. */
+  get(): Promise<ActiveBackend> {
+    const values = this.settings.current;
+    const config = configOf(values);
+    if (this.active?.config !== config) {
+      if (this.active) this.reset('settings changed');
+      const backend = this.create(values);
+      this.active = { config, backend };
+      // A failed creation (no model yet) must not stick: the next call tries again.
+      backend.then(
+        (b) => this.identityChanged.fire(b.identity),
+        () => {
+          if (this.active?.backend === backend) this.active = undefined;
+        },
+      );
+    }
+    return this.active.backend;
+  }
+
+  /** The identity of the backend get() would give now, without starting anything. */
+  async identity(): Promise<ModelIdentity> {
+    return (await this.get()).identity;
+  }
+
+  /** Drops the current backend (its worker process exits); the next request makes a new one. */
+  reset(reason: string): void {
+    const old = this.active;
+    this.active = undefined;
+    this.identityChanged.fire(undefined);
+    if (!old) return;
+    this.log.info(`backend released: ${reason}`);
+    void old.backend.then(
+      (b) => b.backend.dispose(),
+      () => undefined,
+    );
+  }
+
+  private async create(values: PixtralSettings): Promise<ActiveBackend> {
+    if (effectiveBackend(values.backend) === 'remote') return this.createRemote(values);
+    if (values.backend === 'cuda' || values.backend === 'webgpu') {
+      this.log.warn(`backend "${values.backend}" is not available yet; running on the CPU`);
+    }
+    const model = await findLocalModel(values.modelFolder);
+    const fit = assertFits(assessFit({ dims: model.check.dims!, contextLength: values.contextLength }));
+    this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens)`);
+    const backend = new WorkerClient({
+      model: model.dir,
+      load: { contextLength: values.contextLength },
+      onLog: (text) => this.log.debug(`[worker] ${text.trimEnd()}`),
+    });
+    const name = model.repo ? model.repo.split('/').pop()! : model.dir.split(/[\\/]/).filter(Boolean).pop()!;
+    return {
+      backend,
+      identity: { label: name, key: JSON.stringify(['local', model.dir, model.commit ?? '', fit.precision]) },
+    };
+  }
+
+  private async createRemote(values: PixtralSettings): Promise<ActiveBackend> {
+    const apiKey = await this.secrets.get(apiKeySecretName(values.remoteEndpoint));
+    this.log.info(`remote backend ${values.remoteModel} at ${values.remoteEndpoint}${apiKey ? '' : ' (no API key stored)'}`);
+    return {
+      backend: new RemoteBackend({ baseUrl: values.remoteEndpoint, model: values.remoteModel, apiKey }),
+      identity: { label: `${values.remoteModel} (remote)`, key: JSON.stringify(['remote', values.remoteEndpoint, values.remoteModel]) },
+    };
+  }
+
+  dispose(): void {
+    this.reset('extension shutting down');
+    this.listener.dispose();
+    this.identityChanged.dispose();
+  }
+}
+
+/** The settings that decide which backend answers; any change to them makes a new one. */
+function configOf(values: PixtralSettings): string {
+  const where = effectiveBackend(values.backend);
+  return where === 'remote'
+    ? JSON.stringify([where, values.remoteEndpoint, values.remoteModel])
+    : JSON.stringify([where, values.modelFolder, values.contextLength]);
+}
+
+/** The model the settings name, or the first complete one found; a UserError says what to do. */
+export async function findLocalModel(modelFolder: string): Promise<ModelCandidate> {
+  const candidates = await findModels({ settingDir: modelFolder || undefined });
+  const fixIt = [
+    { title: 'Select Model', command: COMMANDS.selectModel },
+    { title: 'Download Model', command: COMMANDS.downloadModel },
+  ];
+  if (modelFolder) {
+    const chosen = candidates.find((c) => c.source === 'setting' && c.check.ok);
+    if (chosen) return chosen;
+    const problems = candidates.find((c) => c.source === 'setting')?.check.problems.join(' ') ?? '';
+    throw new UserError(`The model folder in the setting pixtral.model.folder cannot be used: ${problems}`, fixIt);
+  }
+  const picked = pickModel(candidates);
+  if (!picked) throw new UserError('No Pixtral model was found on this machine.', fixIt);
+  return picked;
+}

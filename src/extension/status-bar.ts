@@ -1,0 +1,60 @@
+// The status bar item: which model answers, what it is doing, and how fast it generated last.
+// Clicking it cancels while busy and picks a model otherwise.
+import * as vscode from 'vscode';
+import { BUSY_CONTEXT_KEY, COMMANDS } from './command-ids';
+
+export type ActivityState = { kind: 'idle' } | { kind: 'busy'; detail: string } | { kind: 'error'; detail: string };
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('pixtral.status', vscode.StatusBarAlignment.Right, 100);
+  private model = 'no model';
+  private state: ActivityState = { kind: 'idle' };
+  private tokensPerSecond: number | undefined;
+
+  constructor() {
+    this.item.name = 'Pixtral';
+    this.render();
+    this.item.show();
+  }
+
+  setModel(label: string): void {
+    this.model = label;
+    this.render();
+  }
+
+  setState(state: ActivityState): void {
+    this.state = state;
+    void vscode.commands.executeCommand('setContext', BUSY_CONTEXT_KEY, state.kind === 'busy');
+    this.render();
+  }
+
+  setSpeed(tokensPerSecond: number | undefined): void {
+    this.tokensPerSecond = tokensPerSecond;
+    this.render();
+  }
+
+  private render(): void {
+    const speed = this.tokensPerSecond === undefined ? '' : ` · ${this.tokensPerSecond.toFixed(1)} tok/s`;
+    const { state } = this;
+    if (state.kind === 'busy') {
+      this.item.text = `$(loading~spin) Pixtral: ${state.detail}${speed}`;
+      this.item.tooltip = `Pixtral (${this.model}) is ${state.detail}. Click to cancel.`;
+      this.item.command = COMMANDS.cancel;
+      this.item.backgroundColor = undefined;
+    } else if (state.kind === 'error') {
+      this.item.text = `$(error) Pixtral: ${this.model}`;
+      this.item.tooltip = `Last request failed: ${state.detail}\nClick to show the log.`;
+      this.item.command = COMMANDS.showLog;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else {
+      this.item.text = `$(eye) Pixtral: ${this.model}${speed}`;
+      this.item.tooltip = 'Pixtral is idle. Click to select a model.';
+      this.item.command = COMMANDS.selectModel;
+      this.item.backgroundColor = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

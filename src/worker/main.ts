@@ -1,0 +1,141 @@
+// Entry point of the worker process (dist/worker.js; src/worker/main.ts under tsx). Owns the
+// native engine and the tokenizer so that a crash or a hang in native code never reaches the
+// extension host, the CLI or the HTTP server. Speaks src/worker/protocol.ts over the IPC channel
+// child_process.fork opens; exits when that channel closes (its parent went away).
+// Requests run one after another; `cancel` and `stats` are answered at once, even mid-generation.
+import path from 'node:path';
+import { loadNative } from '../engine/native';
+import { RequestFailure, runGeneration, type ModelSession } from './generation';
+import {
+  checkMessage,
+  REQUEST_TYPES,
+  versioned,
+  type GenerationRequest,
+  type LoadOptions,
+  type WorkerEventBody,
+  type WorkerRequest,
+  type WorkerStats,
+} from './protocol';
+import { TekkenTokenizer } from './tokenizer';
+
+let session: ModelSession | undefined;
+/** Folder and options of the loaded model, to make a repeated `load` a no-op. */
+let sessionKey = '';
+let requestsServed = 0;
+/** Generate requests received and not finished, with their cancel flags. */
+const generations = new Map<number, { cancelled: boolean }>();
+let running: number | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+function send(body: WorkerEventBody): void {
+  process.send?.(versioned(body));
+}
+
+function onMessage(message: unknown): void {
+  const problem = checkMessage(message, REQUEST_TYPES);
+  if (problem) {
+    const id = (message as { id?: unknown })?.id;
+    send({ type: 'error', id: typeof id === 'number' ? id : 0, error: { code: 'protocol', message: problem } });
+    return;
+  }
+  const request = message as WorkerRequest;
+  switch (request.type) {
+    case 'cancel':
+      return cancel(request.target);
+    case 'stats':
+      return send({ type: 'stats', id: request.id, stats: stats() });
+    case 'generate':
+      generations.set(request.id, { cancelled: false });
+  }
+  queue = queue.then(() => handle(request));
+}
+
+async function handle(request: Exclude<WorkerRequest, { type: 'cancel' | 'stats' }>): Promise<void> {
+  try {
+    switch (request.type) {
+      case 'load':
+        return await load(request.id, request.model, request.options);
+      case 'generate':
+        return await generate(request.id, request.request);
+      case 'unload':
+        unload();
+        return send({ type: 'unloaded', id: request.id });
+    }
+  } catch (err) {
+    const code = err instanceof RequestFailure ? err.code : 'engine';
+    send({ type: 'error', id: request.id, error: { code, message: (err as Error).message } });
+  }
+}
+
+async function load(id: number, dir: string, options: LoadOptions): Promise<void> {
+  const key = JSON.stringify([dir, options]);
+  if (session && key === sessionKey) return send({ type: 'loaded', id, model: session.model });
+  unload();
+  try {
+    const tokenizer = TekkenTokenizer.fromFile(path.join(dir, 'tekken.json'));
+    const engine = new (loadNative().Engine)();
+    const info = await engine.load(dir, { contextLength: options.contextLength, threads: options.threads });
+    const { config } = info;
+    // The vision encoder's own image size bounds the grid (its RoPE table), whatever tekken.json says.
+    const vision = config.vision && { maxImageSize: config.vision.imageSize, patchSize: config.vision.patchSize };
+    const model = { dir, contextLength: engine.contextLength, layers: config.nLayers, dim: config.dim, weightBytes: info.weightBytes };
+    session = { engine, tokenizer, model, vision };
+    sessionKey = key;
+    send({ type: 'loaded', id, model });
+  } catch (err) {
+    throw new RequestFailure('load_failed', `could not load the model in ${dir}: ${(err as Error).message}`);
+  }
+}
+
+async function generate(id: number, request: GenerationRequest): Promise<void> {
+  const flags = generations.get(id) ?? { cancelled: false };
+  try {
+    if (!session) throw new RequestFailure('not_loaded', 'no model is loaded: send "load" before "generate"');
+    running = id;
+    const outcome = await runGeneration(session, request, {
+      progress: (progress) => send({ type: 'progress', id, progress }),
+      text: (text) => send({ type: 'token', id, text }),
+      cancelled: () => flags.cancelled,
+    });
+    requestsServed++;
+    send({ type: 'done', id, ...outcome });
+  } finally {
+    running = undefined;
+    generations.delete(id);
+  }
+}
+
+function cancel(target: number): void {
+  const flags = generations.get(target);
+  if (!flags) return; // already finished: nothing to stop
+  flags.cancelled = true;
+  if (running === target) session?.engine.cancel();
+}
+
+function unload(): void {
+  if (!session) return;
+  session.engine.unload();
+  session.tokenizer.dispose();
+  session = undefined;
+  sessionKey = '';
+}
+
+function stats(): WorkerStats {
+  const memory = session?.engine.memory();
+  return {
+    pid: process.pid,
+    model: session?.model ?? null,
+    requestsServed,
+    rssBytes: process.memoryUsage().rss,
+    kvCacheBytes: memory?.kvCacheBytes ?? 0,
+    scratchBytes: memory?.scratchBytes ?? 0,
+  };
+}
+
+if (!process.send) {
+  process.stderr.write('pixtral worker: start me with child_process.fork (I talk over its IPC channel)\n');
+  process.exit(2);
+}
+process.on('message', onMessage);
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', pid: process.pid });

@@ -1,0 +1,72 @@
+// The VSIX holds only what runs: the bundles (no sources, maps, tests or CLI), the webview styles,
+// the engine addon for this platform, and the worker's runtime modules; and it stays small.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { packageVsix } from './vsix';
+
+let dir: string;
+let vsix: string;
+let files: string[];
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pixtral-vsix-'));
+  vsix = packageVsix(path.join(dir, 'pixtral.vsix'));
+  // unzip -Z1 lists the archive's entries, one per line.
+  files = execFileSync('unzip', ['-Z1', vsix], { encoding: 'utf8' }).split('\n').filter((f) => f && !f.endsWith('/'));
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('ships the bundles, styles, engine addon and runtime modules', () => {
+  for (const required of [
+    'extension/package.json',
+    'extension/dist/extension.js',
+    'extension/dist/worker.js',
+    'extension/dist/webview/sketch.js',
+    'extension/dist/webview/preview.js',
+    'extension/dist/webview/ask.js',
+    'extension/media/base.css',
+    'extension/media/sketch.css',
+    'extension/node_modules/sharp/lib/index.js',
+    'extension/node_modules/tiktoken/tiktoken_bg.wasm',
+    'extension/node_modules/@tailwindcss/browser/dist/index.global.js',
+  ]) {
+    assert.ok(files.includes(required), `${required} is in the VSIX`);
+  }
+  const platform = `${process.platform}-${process.arch}`;
+  assert.ok(
+    files.includes(`extension/native/prebuilds/${platform}/pixtral_native.node`) || files.includes('extension/native/build/Release/pixtral_native.node'),
+    `an engine addon for ${platform}`,
+  );
+  assert.ok(files.some((f) => f.startsWith(`extension/node_modules/@img/sharp-${platform}/`)), 'sharp\'s binary for this platform');
+});
+
+test('ships nothing else: no sources, maps, tests, CLI, fixtures or dev modules', () => {
+  const allowed = [
+    /^extension\.vsixmanifest$/,
+    /^\[Content_Types\]\.xml$/,
+    /^extension\/(package\.json|readme\.md|README\.md|LICENSE(\.txt)?|changelog\.md|CHANGELOG\.md)$/,
+    /^extension\/dist\/(extension|worker)\.js$/,
+    /^extension\/dist\/webview\/\w+\.js$/,
+    /^extension\/media\/[\w-]+\.css$/,
+    /^extension\/native\/(prebuilds\/[\w-]+|build\/Release)\/pixtral_native\.node$/,
+    /^extension\/node_modules\/(sharp|@img\/[\w.-]+|detect-libc|semver|tiktoken|@tailwindcss\/browser)\//,
+  ];
+  const stray = files.filter((f) => !allowed.some((a) => a.test(f)));
+  assert.deepEqual(stray, []);
+  assert.ok(!files.some((f) => /\.(ts|map)$/.test(f) && !f.endsWith('.d.ts')), 'no TypeScript sources or source maps');
+  assert.ok(!files.some((f) => /node_modules\/(typescript|esbuild|tsx|playwright-core|@vscode\/vsce|node-addon-api)\//.test(f)), 'no dev modules');
+  assert.ok(!files.some((f) => f.includes('tiktoken/encoders/')), 'no tiktoken encoders (17 MB, never loaded)');
+});
+
+test('is small', async () => {
+  const { size } = await stat(vsix);
+  assert.ok(size < 16 * 1024 * 1024, `VSIX is ${(size / 1024 / 1024).toFixed(1)} MB`);
+  assert.ok(files.length < 200, `${files.length} files`);
+});
