@@ -1,8 +1,13 @@
-// Benchmark of image preprocessing (src/worker/image/): decode, cubic resize, normalise and the
-// whole prepareImage, on a 1024x1024 PNG and a 4000x3000 JPEG generated here with sharp.
-// Run: node --import tsx test/bench/service-preprocess.ts   (prints a table of median ms)
+// Benchmark of the generation service's CPU stages outside the engine: the tokenizer (load, encode
+// and decode MB/s on the model-sized fixture tekken.json) and image preprocessing
+// (src/worker/image/: decode, cubic resize, normalise and the whole prepareImage, on a 1024x1024
+// PNG and a 4000x3000 JPEG generated here with sharp).
+// Run: npm run bench:service   (prints tables of medians)
 import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
+import { TekkenTokenizer } from '../../src/worker/tokenizer';
+import { fixtureDir } from '../support/fixtures';
 import { decodeImage } from '../../src/worker/image/decode';
 import { gridForMaxSize } from '../../src/worker/image/grid';
 import { normalizeToChw } from '../../src/worker/image/normalize';
@@ -40,7 +45,44 @@ async function median(run: () => unknown): Promise<number> {
   return times[RUNS >> 1];
 }
 
+/** Mixed HTML, CSS, JS and prose, like the prompts and answers the product handles. */
+function sampleText(bytes: number): string {
+  const parts = [
+    '<div class="card"><h2 class="title">Quarterly revenue</h2><p>Revenue grew 12% to $4.2M.</p></div>\n',
+    '.card { display: flex; padding: 16px 24px; border-radius: 8px; color: #1f2937; }\n',
+    'const rows = data.map((d, i) => `<tr><td>${i + 1}</td><td>${d.name}</td></tr>`).join("");\n',
+    'The chart shows monthly active users from January to December, peaking in August at 1.8 million.\n',
+    'Überschrift: Größe 42 — café, naïve, 東京 2024年, 🚀 launch!\n',
+  ];
+  let text = '';
+  for (let i = 0; text.length < bytes; i++) text += parts[i % parts.length].replace('12%', `${i % 97}%`);
+  return text;
+}
+
+async function tokenizerTable(): Promise<void> {
+  const file = path.join(fixtureDir, 'tekken.json');
+  const loadMs = await median(() => TekkenTokenizer.fromFile(file).dispose());
+  const tokenizer = TekkenTokenizer.fromFile(file);
+  const text = sampleText(1 << 20);
+  const megabytes = Buffer.byteLength(text) / 1e6;
+  let ids: number[] = [];
+  const encodeMs = await median(() => (ids = tokenizer.encode(text)));
+  const decodeMs = await median(() => tokenizer.decode(ids));
+  const stream = tokenizer.createStreamDecoder();
+  const streamMs = await median(() => {
+    for (const id of ids) stream.push(id);
+    stream.flush();
+  });
+  console.log(`tokenizer: ${path.relative(process.cwd(), file)} (${tokenizer.vocabSize} ids), ${megabytes.toFixed(2)} MB of mixed text -> ${ids.length} tokens`);
+  console.log('| load ms | encode MB/s | decode MB/s | streaming decode MB/s |');
+  console.log('|---|---|---|---|');
+  const rate = (ms: number) => (megabytes / (ms / 1000)).toFixed(1);
+  console.log(`| ${loadMs.toFixed(0)} | ${rate(encodeMs)} | ${rate(decodeMs)} | ${rate(streamMs)} |\n`);
+  tokenizer.dispose();
+}
+
 async function main(): Promise<void> {
+  await tokenizerTable();
   const images = [
     { name: '1024x1024 PNG', width: 1024, height: 1024, encode: (s: sharp.Sharp) => s.png() },
     { name: '4000x3000 JPEG', width: 4000, height: 3000, encode: (s: sharp.Sharp) => s.jpeg({ quality: 90 }) },
