@@ -27,3 +27,12 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** An integer flag, or undefined when absent; a usage error when it is not one. */
+export function integerFlag(values: Record<string, unknown>, name: string, min = 1): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) throw new CliError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`, 2);
+  return value;
+}

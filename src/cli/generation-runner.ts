@@ -2,14 +2,14 @@
 // endpoint), sampling overrides, streaming the answer to stdout through an optional filter,
 // progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
 import path from 'node:path';
-import { findModels, isRandomWeightTestModel, pickModel } from '../models/index';
+import { chooseModelDir, isRandomWeightTestModel } from '../models/index';
 import type { TaskConversation, TaskInfo } from '../prompts/task';
 import { GenerationError, type GenerationBackend } from '../service/generation-backend';
 import { DEFAULT_REMOTE_MODEL, RemoteBackend } from '../service/remote-backend';
-import { imageSlot, toGenerationRequest, type ImageSlot } from '../service/task-request';
+import { samplingFor, toGenerationRequest } from '../service/task-request';
 import { WorkerClient } from '../service/worker-client';
-import type { ProgressInfo, StopReason, Timings, Usage } from '../worker/protocol';
-import { CliError, type CliCommand, type CliIo } from './command';
+import type { ImageRef, ProgressInfo, StopReason, Timings, Usage } from '../worker/protocol';
+import { CliError, integerFlag, type CliCommand, type CliIo } from './command';
 
 export const BACKEND_OPTIONS = {
   model: { type: 'string' },
@@ -49,15 +49,6 @@ ${BACKEND_USAGE}`;
 
 type Values = Record<string, unknown>;
 
-/** An integer flag, or undefined when absent; a usage error when it is not one. */
-export function integerFlag(values: Values, name: string, min = 1): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) throw new CliError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`, 2);
-  return value;
-}
-
 function numberFlag(values: Values, name: string): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
@@ -68,10 +59,10 @@ function numberFlag(values: Values, name: string): number | undefined {
 
 /** The model folder: --model, else the first usable one the model manager finds, else the embedded default. */
 async function modelFolder(values: Values): Promise<string> {
-  if (typeof values.model === 'string') return path.resolve(values.model);
-  const chosen = pickModel(await findModels({ includeEmbedded: true }));
-  if (!chosen) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
-  return chosen.dir;
+  const explicit = typeof values.model === 'string' ? path.resolve(values.model) : undefined;
+  const dir = await chooseModelDir(explicit, { includeEmbedded: true });
+  if (!dir) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
+  return dir;
 }
 
 export interface ChosenBackend {
@@ -100,9 +91,9 @@ export async function createBackend(values: Values, io: CliIo): Promise<ChosenBa
   return { backend, randomWeights };
 }
 
-/** Image arguments as image slots (absolute paths: the worker may not share our cwd). */
-export function imageArguments(paths: string[]): ImageSlot[] {
-  return paths.map((file) => imageSlot({ path: path.resolve(file) }));
+/** Image arguments as image references (absolute paths: the worker may not share our cwd). */
+export function imageArguments(paths: string[]): ImageRef[] {
+  return paths.map((file) => ({ path: path.resolve(file) }));
 }
 
 /** Receives the streamed answer and decides what reaches stdout. */
@@ -115,7 +106,7 @@ export interface OutputFilter {
 
 export interface TaskRun {
   task: TaskInfo;
-  conversation: TaskConversation<ImageSlot>;
+  conversation: TaskConversation<ImageRef>;
   imageTokenBudget?: number;
   filter?: OutputFilter;
 }
@@ -123,8 +114,7 @@ export interface TaskRun {
 /** Runs one task to completion; returns the exit code (130 when cancelled). */
 export async function runTask(values: Values, io: CliIo, run: TaskRun): Promise<number> {
   const sampling = {
-    maxTokens: integerFlag(values, 'max-tokens') ?? run.task.sampling.maxTokens,
-    temperature: numberFlag(values, 'temperature') ?? run.task.sampling.temperature,
+    ...samplingFor(run.task, { maxTokens: integerFlag(values, 'max-tokens'), temperature: numberFlag(values, 'temperature') }),
     seed: integerFlag(values, 'seed', 0),
   };
   const request = toGenerationRequest(run.conversation, sampling, integerFlag(values, 'image-tokens', 2) ?? run.imageTokenBudget);

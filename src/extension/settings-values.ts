@@ -2,6 +2,7 @@
 // module receives settings it can use without checking them again. Free of `vscode` so the rules
 // are unit-tested; settings.ts is the one module that reads the configuration.
 import type { HtmlTarget } from '../prompts';
+import { DEFAULT_TOKEN_BUDGETS } from '../worker/image/budgets';
 
 export type BackendSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'remote';
 
@@ -32,9 +33,9 @@ export const DEFAULT_SETTINGS: PixtralSettings = {
   temperature: undefined,
   contextLength: 16384,
   outputTarget: 'html-css',
-  imageTokenBudget: 4160,
+  imageTokenBudget: DEFAULT_TOKEN_BUDGETS.sketchToHtml,
   hoversEnabled: true,
-  hoverTokenBudget: 1056,
+  hoverTokenBudget: DEFAULT_TOKEN_BUDGETS.chartHover,
 };
 
 /** Setting names relative to the "pixtral" section, as package.json declares them. */

@@ -1,13 +1,24 @@
 // "Chart → Data Table" and "Table Screenshot → HTML/Markdown": one image in, the transcription
 // streamed into a new editor in the chosen format (src/prompts/chart-to-table.ts, table-transcribe.ts).
 import * as vscode from 'vscode';
-import { chartToTable, tableTranscribe } from '../prompts';
-import type { GenerationRequest } from '../worker/protocol';
+import { chartToTable, tableTranscribe, type TaskConversation, type TaskInfo } from '../prompts';
+import { samplingFor, toGenerationRequest } from '../service/task-request';
+import type { GenerationRequest, ImageRef } from '../worker/protocol';
 import { EditorStream } from './editor-stream';
 import type { GenerationRunner } from './generation-runner';
 import { readImageFile } from './images/image-files';
 import type { Settings } from './settings';
-import { imageSlot, samplingFor, toGenerationRequest } from './task-request';
+
+/** An output format the user can pick, and the editor language that shows it. */
+interface FormatChoice<F extends string> {
+  label: string;
+  format: F;
+  language: string;
+}
+
+/** A one-image task whose input is the image and the chosen format (a function property, so
+ * that its parameter is checked strictly: a choice the task does not know is a type error). */
+type TranscriptionTask<F extends string> = TaskInfo & { build: (input: { image: ImageRef; format: F }) => TaskConversation<ImageRef> };
 
 export class TableCommands {
   constructor(
@@ -16,33 +27,27 @@ export class TableCommands {
   ) {}
 
   async chartToTable(uri: vscode.Uri): Promise<void> {
-    const format = await vscode.window.showQuickPick(
-      [
-        { label: 'CSV', format: 'csv' as const, language: 'csv' },
-        { label: 'Markdown table', format: 'markdown' as const, language: 'markdown' },
-      ],
-      { title: 'Chart → Data Table: format' },
-    );
-    if (!format) return;
-    const image = imageSlot({ data: await readImageFile(uri) });
-    const settings = this.settings.current;
-    const request = toGenerationRequest(chartToTable.build({ image, format: format.format }), samplingFor(chartToTable, settings), settings.imageTokenBudget);
-    await this.stream(`Reading the data of ${name(uri)}`, request, format.language);
+    await this.transcribe(uri, chartToTable, 'Chart → Data Table', `Reading the data of ${name(uri)}`, [
+      { label: 'CSV', format: 'csv', language: 'csv' },
+      { label: 'Markdown table', format: 'markdown', language: 'markdown' },
+    ]);
   }
 
   async tableToMarkup(uri: vscode.Uri): Promise<void> {
-    const format = await vscode.window.showQuickPick(
-      [
-        { label: 'HTML <table>', format: 'html' as const, language: 'html' },
-        { label: 'Markdown table', format: 'markdown' as const, language: 'markdown' },
-      ],
-      { title: 'Table Screenshot → HTML/Markdown: format' },
-    );
-    if (!format) return;
-    const image = imageSlot({ data: await readImageFile(uri) });
+    await this.transcribe(uri, tableTranscribe, 'Table Screenshot → HTML/Markdown', `Transcribing the table in ${name(uri)}`, [
+      { label: 'HTML <table>', format: 'html', language: 'html' },
+      { label: 'Markdown table', format: 'markdown', language: 'markdown' },
+    ]);
+  }
+
+  /** Asks for the format, then streams the task's answer for the image at `uri`. */
+  private async transcribe<F extends string>(uri: vscode.Uri, task: TranscriptionTask<F>, command: string, title: string, choices: FormatChoice<F>[]): Promise<void> {
+    const choice = await vscode.window.showQuickPick(choices, { title: `${command}: format` });
+    if (!choice) return;
+    const image = { data: await readImageFile(uri) };
     const settings = this.settings.current;
-    const request = toGenerationRequest(tableTranscribe.build({ image, format: format.format }), samplingFor(tableTranscribe, settings), settings.imageTokenBudget);
-    await this.stream(`Transcribing the table in ${name(uri)}`, request, format.language);
+    const request = toGenerationRequest(task.build({ image, format: choice.format }), samplingFor(task, settings), settings.imageTokenBudget);
+    await this.stream(title, request, choice.language);
   }
 
   private async stream(title: string, request: GenerationRequest, language: string): Promise<void> {

@@ -125,3 +125,18 @@ export async function findModels(options: FindOptions = {}): Promise<ModelCandid
 export function pickModel(candidates: readonly ModelCandidate[]): ModelCandidate | undefined {
   return candidates.find((c) => c.check.ok);
 }
+
+export interface ChooseOptions extends FindOptions {
+  /** With no usable candidate, take the first one anyway: for a command that reports on it. */
+  orBroken?: boolean;
+}
+
+/**
+ * The model folder a command works on: `explicit` (its --model) as given, else the first usable
+ * candidate of findModels; undefined when there is none, so each caller words its own error.
+ */
+export async function chooseModelDir(explicit: string | undefined, options: ChooseOptions = {}): Promise<string | undefined> {
+  if (explicit !== undefined) return explicit;
+  const candidates = await findModels(options);
+  return (pickModel(candidates) ?? (options.orBroken ? candidates[0] : undefined))?.dir;
+}

@@ -1,6 +1,7 @@
 // The model manager's public face, for the CLI and the VS Code commands ("Pixtral: Download
 // Model", "Pixtral: Select Model"):
 //   findModels({ settingDir }) + pickModel(...)      what is on this machine, each with its check
+//   chooseModelDir(explicit, options)                --model, else the first usable model found
 //   downloadModel({ repo, token, signal, onProgress }) one download, never twice, resumable; token:
 //                                                    e.g. SecretStorage, falling back to envTokenProvider;
 //                                                    cacheDir: the HF cache (default) or env.storageDir
@@ -16,7 +17,7 @@ export { DiskSpaceError, downloadModel, fetchTekken, type DownloadModelOptions, 
 export { embeddedModelDir, isRandomWeightTestModel } from './embedded';
 export { modelEnv, type ModelEnv } from './env';
 export { ModelError } from './errors';
-export { findModels, pickModel, type ModelCandidate, type ModelSource } from './find';
+export { chooseModelDir, findModels, pickModel, type ModelCandidate, type ModelSource } from './find';
 export { assertFits, assessFit, FitError, systemMemory, type FitVerdict, type MemoryDevice } from './fit';
 export { envTokenProvider, HubError, type TokenProvider } from './hub-api';
 export { LockedError } from './lock';

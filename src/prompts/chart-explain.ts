@@ -1,9 +1,8 @@
 // Task prompt: explain a chart image in fixed Markdown sections, so the answer always has the same
 // shape (the panel can rely on the headings) and the key numbers come out as a table.
-import type { ImageGrid } from '../worker/chat-format';
-import { type TaskConversation, type TaskInfo, WRITING_TEMPERATURE } from './task';
+import { type TaskConversation, type TaskInfo, userTurn, WRITING_TEMPERATURE } from './task';
 
-export interface ChartExplainInput<I extends ImageGrid> {
+export interface ChartExplainInput<I> {
   image: I;
   /** What the user wants to understand in particular, if anything. */
   focus?: string;
@@ -32,9 +31,9 @@ export const chartExplain = {
   version: 1,
   title: 'Explain a chart',
   sampling: { temperature: WRITING_TEMPERATURE, maxTokens: 1536 },
-  build<I extends ImageGrid>(input: ChartExplainInput<I>): TaskConversation<I> {
+  build<I>(input: ChartExplainInput<I>): TaskConversation<I> {
     const focus = input.focus?.trim();
     const text = focus ? `Explain this chart. Pay particular attention to: ${focus}` : 'Explain this chart.';
-    return { systemPrompt: SYSTEM_PROMPT, messages: [{ role: 'user', content: [{ type: 'image', image: input.image }, { type: 'text', text }] }] };
+    return { systemPrompt: SYSTEM_PROMPT, messages: [userTurn([input.image], text)] };
   },
 } satisfies TaskInfo;

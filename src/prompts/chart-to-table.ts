@@ -1,11 +1,10 @@
 // Task prompt: read the data behind a chart into CSV or a Markdown table, with nothing around it so
 // the answer can be parsed or pasted as it is.
-import type { ImageGrid } from '../worker/chat-format';
-import { type TaskConversation, type TaskInfo, TRANSCRIPTION_TEMPERATURE } from './task';
+import { type TaskConversation, type TaskInfo, TRANSCRIPTION_TEMPERATURE, userTurn } from './task';
 
 export type ChartTableFormat = 'csv' | 'markdown';
 
-export interface ChartToTableInput<I extends ImageGrid> {
+export interface ChartToTableInput<I> {
   image: I;
   format: ChartTableFormat;
 }
@@ -30,11 +29,11 @@ export const chartToTable = {
   version: 1,
   title: 'Chart to data table',
   sampling: { temperature: TRANSCRIPTION_TEMPERATURE, maxTokens: 2048 },
-  build<I extends ImageGrid>(input: ChartToTableInput<I>): TaskConversation<I> {
+  build<I>(input: ChartToTableInput<I>): TaskConversation<I> {
     const text = input.format === 'csv' ? 'Extract the data of this chart as CSV.' : 'Extract the data of this chart as a Markdown table.';
     return {
       systemPrompt: [ROLE, OUTPUT_FORMAT[input.format], LAYOUT].join('\n\n'),
-      messages: [{ role: 'user', content: [{ type: 'image', image: input.image }, { type: 'text', text }] }],
+      messages: [userTurn([input.image], text)],
     };
   },
 } satisfies TaskInfo;

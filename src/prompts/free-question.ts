@@ -1,10 +1,9 @@
 // Task prompt: any question about zero or more images. The images come first, in the order the user
 // gave them, then the question.
-import type { ImageGrid, UserChunk } from '../worker/chat-format';
-import { type TaskConversation, type TaskInfo, WRITING_TEMPERATURE } from './task';
+import { type TaskConversation, type TaskInfo, userTurn, WRITING_TEMPERATURE } from './task';
 
-export interface FreeQuestionInput<I extends ImageGrid> {
-  images: I[];
+export interface FreeQuestionInput<I> {
+  images: readonly I[];
   question: string;
 }
 
@@ -18,9 +17,7 @@ export const freeQuestion = {
   version: 1,
   title: 'Ask about images',
   sampling: { temperature: WRITING_TEMPERATURE, maxTokens: 1024 },
-  build<I extends ImageGrid>(input: FreeQuestionInput<I>): TaskConversation<I> {
-    const content: UserChunk<I>[] = input.images.map((image) => ({ type: 'image', image }));
-    content.push({ type: 'text', text: input.question });
-    return { systemPrompt: SYSTEM_PROMPT, messages: [{ role: 'user', content }] };
+  build<I>(input: FreeQuestionInput<I>): TaskConversation<I> {
+    return { systemPrompt: SYSTEM_PROMPT, messages: [userTurn(input.images, input.question)] };
   },
 } satisfies TaskInfo;

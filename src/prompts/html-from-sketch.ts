@@ -1,12 +1,14 @@
-// Task prompt: a sketch, wireframe or screenshot becomes one self-contained HTML page, plain CSS or
-// Tailwind. Its system prompt and first user turn are reused by html-refine.ts for follow-ups.
-import type { ChatMessage, ImageGrid } from '../worker/chat-format';
-import { type TaskConversation, type TaskInfo, WRITING_TEMPERATURE } from './task';
+// Task prompt: a sketch, wireframe or screenshot (or several of one page, such as a desktop and a
+// mobile mockup) becomes one self-contained HTML page, plain CSS or Tailwind. Its system prompt and
+// first user turn are reused by html-refine.ts for follow-ups.
+import type { ChatMessage } from '../worker/chat-format';
+import { type TaskConversation, type TaskInfo, userTurn, WRITING_TEMPERATURE } from './task';
 
 export type HtmlTarget = 'html-css' | 'html-tailwind';
 
-export interface HtmlFromSketchInput<I extends ImageGrid> {
-  image: I;
+export interface HtmlFromSketchInput<I> {
+  /** One or more images of the same page, e.g. a desktop and a mobile mockup of a responsive page. */
+  images: readonly I[];
   target: HtmlTarget;
   /** Extra wishes typed by the user, added to the request. */
   notes?: string;
@@ -42,11 +44,11 @@ export function htmlSystemPrompt(target: HtmlTarget): string {
   return [ROLE, htmlOutputFormat(target), FIDELITY].join('\n\n');
 }
 
-/** The user's first turn: the image and the request to build the page. */
-export function sketchRequest<I extends ImageGrid>(input: HtmlFromSketchInput<I>): ChatMessage<I> {
+/** The user's first turn: every image, in order, then the request to build the page. */
+export function sketchRequest<I>(input: HtmlFromSketchInput<I>): ChatMessage<I> {
   const notes = input.notes?.trim();
   const text = notes ? `Build this page as HTML.\nAdditional instructions: ${notes}` : 'Build this page as HTML.';
-  return { role: 'user', content: [{ type: 'image', image: input.image }, { type: 'text', text }] };
+  return userTurn(input.images, text);
 }
 
 export const htmlFromSketch = {
@@ -54,7 +56,7 @@ export const htmlFromSketch = {
   version: 1,
   title: 'HTML from a sketch or screenshot',
   sampling: { temperature: WRITING_TEMPERATURE, maxTokens: 4096 },
-  build<I extends ImageGrid>(input: HtmlFromSketchInput<I>): TaskConversation<I> {
+  build<I>(input: HtmlFromSketchInput<I>): TaskConversation<I> {
     return { systemPrompt: htmlSystemPrompt(input.target), messages: [sketchRequest(input)] };
   },
 } satisfies TaskInfo;

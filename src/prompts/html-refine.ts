@@ -1,11 +1,11 @@
 // Task prompt: refining a generated page as a real multi-turn conversation. The original sketch
-// request with its image stays the first turn, each earlier answer is an assistant turn, and the
+// request with its images stays the first turn, each earlier answer is an assistant turn, and the
 // new instruction is the last user turn (which, in Pixtral's format, also carries the system prompt).
-import type { ChatMessage, ImageGrid } from '../worker/chat-format';
+import type { ChatMessage } from '../worker/chat-format';
 import { type HtmlFromSketchInput, htmlSystemPrompt, sketchRequest } from './html-from-sketch';
 import { type TaskConversation, type TaskInfo, WRITING_TEMPERATURE } from './task';
 
-export interface HtmlRefineInput<I extends ImageGrid> extends HtmlFromSketchInput<I> {
+export interface HtmlRefineInput<I> extends HtmlFromSketchInput<I> {
   /** The page that answered the sketch request. */
   initialHtml: string;
   /** Later rounds, oldest first: each change request and the page it produced. Pass the editor's
@@ -22,7 +22,7 @@ export const htmlRefine = {
   version: 1,
   title: 'Refine generated HTML',
   sampling: { temperature: WRITING_TEMPERATURE, maxTokens: 4096 },
-  build<I extends ImageGrid>(input: HtmlRefineInput<I>): TaskConversation<I> {
+  build<I>(input: HtmlRefineInput<I>): TaskConversation<I> {
     const messages: ChatMessage<I>[] = [sketchRequest(input), { role: 'assistant', content: input.initialHtml }];
     for (const round of input.followUps ?? []) {
       messages.push({ role: 'user', content: round.instruction }, { role: 'assistant', content: round.html });

@@ -1,11 +1,10 @@
 // Task prompt: transcribe a screenshot or photo of a table into an HTML <table> or a Markdown table,
 // cell for cell, with nothing around it so it can be inserted into a document as it is.
-import type { ImageGrid } from '../worker/chat-format';
-import { type TaskConversation, type TaskInfo, TRANSCRIPTION_TEMPERATURE } from './task';
+import { type TaskConversation, type TaskInfo, TRANSCRIPTION_TEMPERATURE, userTurn } from './task';
 
 export type TableMarkup = 'html' | 'markdown';
 
-export interface TableTranscribeInput<I extends ImageGrid> {
+export interface TableTranscribeInput<I> {
   image: I;
   format: TableMarkup;
 }
@@ -32,11 +31,11 @@ export const tableTranscribe = {
   version: 1,
   title: 'Table image to HTML or Markdown',
   sampling: { temperature: TRANSCRIPTION_TEMPERATURE, maxTokens: 4096 },
-  build<I extends ImageGrid>(input: TableTranscribeInput<I>): TaskConversation<I> {
+  build<I>(input: TableTranscribeInput<I>): TaskConversation<I> {
     const text = input.format === 'html' ? 'Transcribe this table as HTML.' : 'Transcribe this table as Markdown.';
     return {
       systemPrompt: [ROLE, OUTPUT_FORMAT[input.format], EXACTNESS].join('\n\n'),
-      messages: [{ role: 'user', content: [{ type: 'image', image: input.image }, { type: 'text', text }] }],
+      messages: [userTurn([input.image], text)],
     };
   },
 } satisfies TaskInfo;

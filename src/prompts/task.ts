@@ -1,7 +1,10 @@
 // Shared shape of the task prompts (src/prompts/*.ts): what every task declares besides the function
 // that builds its conversation. A task's text is pinned by a golden token-id test
 // (test/service/prompts.test.ts); any change to it must bump `version`.
-import type { ChatMessage, ImageGrid } from '../worker/chat-format';
+// Conversations are generic over the image type `I`: a task only places its images, so clients pass
+// their image references (src/service/task-request.ts); only the worker's prompt builder
+// (src/worker/chat-format.ts) needs each image's patch grid, once it has preprocessed it.
+import type { ChatMessage, UserChunk } from '../worker/chat-format';
 
 export interface Sampling {
   /** 0 means greedy decoding. */
@@ -17,13 +20,24 @@ export interface TaskInfo {
   title: string;
   sampling: Sampling;
   /** Builds the conversation from the task's own input type (see each task file). */
-  build(input: never): TaskConversation;
+  build(input: never): TaskConversation<unknown>;
 }
 
-/** What a task hands to the prompt builder (src/worker/chat-format.ts). */
-export interface TaskConversation<I extends ImageGrid = ImageGrid> {
+/** What a task builds: the system prompt and the turns that src/worker/chat-format.ts encodes. */
+export interface TaskConversation<I> {
   systemPrompt: string;
   messages: ChatMessage<I>[];
+}
+
+/**
+ * A user turn: the images, in the order given, then the text. Every task puts its images first, the
+ * way the model was trained ("image, then question"); the chat format's image-first rule would do
+ * that only for exactly one image after the text, so it is done here for any number.
+ */
+export function userTurn<I>(images: readonly I[], text: string): ChatMessage<I> {
+  const content: UserChunk<I>[] = images.map((image) => ({ type: 'image', image }));
+  content.push({ type: 'text', text });
+  return { role: 'user', content };
 }
 
 // Sampling defaults. Open-ended writing (code, explanations) uses 0.35, the temperature of the

@@ -2,6 +2,8 @@
 // instruct format (tekken v3, spec g) with each image expanded to its block of image tokens (spec d).
 // The tokenizer supplies text ids; the images travel alongside in the order their tokens appear,
 // which is the order the engine must fill the [IMG] positions in.
+// The message types are generic over the image: task prompts (src/prompts) and clients carry
+// image references (src/worker/protocol.ts); only buildChatPrompt needs the preprocessed grid.
 
 /** An image as the prompt sees it: its patch grid after preprocessing (rows × columns). */
 export interface ImageGrid {
@@ -9,11 +11,11 @@ export interface ImageGrid {
   gridW: number;
 }
 
-export type UserChunk<I extends ImageGrid = ImageGrid> =
+export type UserChunk<I = ImageGrid> =
   | { type: 'text'; text: string }
   | { type: 'image'; image: I };
 
-export type ChatMessage<I extends ImageGrid = ImageGrid> =
+export type ChatMessage<I = ImageGrid> =
   | { role: 'user'; content: string | UserChunk<I>[] }
   | { role: 'assistant'; content: string };
 
@@ -93,13 +95,13 @@ export function imageTokenIds(gridH: number, gridW: number, ids: ImageTokenIds):
 
 // mistral-common's force_img_first: text chunk(s) followed by exactly one image are encoded with the
 // image first, the way the model was trained ("image, then question").
-function imageFirst<I extends ImageGrid>(chunks: readonly UserChunk<I>[]): readonly UserChunk<I>[] {
+function imageFirst<I>(chunks: readonly UserChunk<I>[]): readonly UserChunk<I>[] {
   const last = chunks.length - 1;
   const textThenOneImage = last >= 1 && chunks[last].type === 'image' && chunks.slice(0, last).every((c) => c.type === 'text');
   return textThenOneImage ? [chunks[last], ...chunks.slice(0, last)] : chunks;
 }
 
-function checkTurnOrder(messages: readonly ChatMessage<ImageGrid>[]): void {
+function checkTurnOrder(messages: readonly ChatMessage<unknown>[]): void {
   if (messages.length === 0) throw new ChatFormatError('the conversation is empty: give at least one user message');
   messages.forEach((message, index) => {
     const expected = index % 2 === 0 ? 'user' : 'assistant';

@@ -3,6 +3,7 @@
 // carries the protocol version `v` and, except `ready`, the id of the request it belongs to.
 // Transport: child_process.fork IPC with `serialization: 'advanced'` (structured clone), so image
 // bytes travel as typed arrays without base64 and stdout/stderr stay free for native logs.
+import type { ChatMessage as PromptMessage, UserChunk } from './chat-format';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -11,10 +12,10 @@ export const PROTOCOL_VERSION = 1;
 /** An image given by file path (read by the worker) or by its encoded bytes (PNG, JPEG, ...). */
 export type ImageRef = { path: string } | { data: Uint8Array };
 
-export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageRef };
+export type ContentPart = UserChunk<ImageRef>;
 
-/** A turn of the conversation, as in src/worker/chat-format.ts but with images not yet preprocessed. */
-export type ChatMessage = { role: 'user'; content: string | ContentPart[] } | { role: 'assistant'; content: string };
+/** A turn of the conversation (src/worker/chat-format.ts) with its images not yet preprocessed. */
+export type ChatMessage = PromptMessage<ImageRef>;
 
 export interface SamplingParams {
   maxTokens: number;

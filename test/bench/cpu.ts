@@ -16,6 +16,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadNative, type MemoryReport, type ModelInfo, type NativeEngine } from '../../src/engine/native';
+import { mulberry32 } from '../support/random';
 import {
   ensureSyntheticModel,
   PIXTRAL_12B,
@@ -105,28 +106,16 @@ const median = (xs: number[]): number => {
 const GB = 1e9;
 const GiB = 2 ** 30;
 
-/** mulberry32, seeded: the same prompts and image on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Ordinary text ids: above the control / image ids (0..999 in tekken), inside the vocabulary. */
 function randomIds(n: number, vocab: number, seed: number): Int32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const lo = Math.min(1000, vocab >> 1);
   return Int32Array.from({ length: n }, () => lo + Math.floor(r() * (vocab - lo)));
 }
 
 /** A 512x512 image, already normalised (CHW float32, values like CLIP-normalised pixels). */
 function randomImage(size: number): { pixels: Float32Array; height: number; width: number } {
-  const r = rng(7);
+  const r = mulberry32(7); // seeded: the same image on every run
   const pixels = new Float32Array(3 * size * size);
   for (let i = 0; i < pixels.length; i++) pixels[i] = r() * 3.6 - 1.8;
   return { pixels, height: size, width: size };

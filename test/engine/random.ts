@@ -1,20 +1,14 @@
 // Seeded random inputs for engine tests: each run draws a fresh seed (printed, and overridable
 // with PIXTRAL_TEST_SEED) so failures can be replayed exactly.
 import { randomInt } from 'node:crypto';
+import { mulberry32 } from '../support/random';
 
 export const testSeed = Number(process.env.PIXTRAL_TEST_SEED ?? randomInt(2 ** 31));
 console.log(`# random inputs seeded with PIXTRAL_TEST_SEED=${testSeed}`);
 
-/** mulberry32: small, fast, good enough for test data. */
+/** Uniform floats in [0, 1), from this run's seed unless given another. */
 export function rng(seed = testSeed): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 export function normal(rand: () => number): number {

@@ -4,11 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { askRequest } from '../../src/extension/ask/ask-conversation';
 import { HtmlConversation } from '../../src/extension/html/conversation';
-import { imageSlot } from '../../src/extension/task-request';
 import type { ContentPart } from '../../src/worker/protocol';
 
 const settings = { maxTokens: undefined, temperature: undefined, imageTokenBudget: 4160 };
-const png = (n: number) => imageSlot({ data: new Uint8Array([n]) });
+const png = (n: number) => ({ data: new Uint8Array([n]) });
 const kinds = (content: string | ContentPart[]) => (typeof content === 'string' ? 'text' : content.map((p) => p.type).join('+'));
 
 test('a page from two images: both images, then the request with the notes', () => {

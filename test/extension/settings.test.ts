@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS } from '../../src/extension/command-ids';
 import { DEFAULT_SETTINGS, effectiveBackend, parseSettings, SETTING_KEYS } from '../../src/extension/settings-values';
-import { DEFAULT_TOKEN_BUDGETS } from '../../src/worker/image/preprocess';
+import { DEFAULT_TOKEN_BUDGETS } from '../../src/worker/image/budgets';
 
 const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
 const properties: Record<string, { default: unknown; enum?: string[] }> = manifest.contributes.configuration.properties;

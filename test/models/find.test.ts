@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { PIXTRAL_HF_REPO, PIXTRAL_MISTRAL_REPO } from '../../src/models/catalog';
 import { modelEnv } from '../../src/models/env';
-import { findModels, pickModel } from '../../src/models/find';
+import { chooseModelDir, findModels, pickModel } from '../../src/models/find';
 import { checkModelFolder } from '../../src/models/model-folder';
 import { commitHash, FIXTURE, hfRepoFiles, mistralRepoFiles, tempDir, writeCacheRepo, writeFolder } from './model-files';
 
@@ -127,6 +127,20 @@ describe('findModels', () => {
     assert.deepEqual(dangling.check.missing, ['consolidated.safetensors']);
     assert.match(dangling.check.problems.join(' '), /consolidated\.safetensors is missing; the download is incomplete/);
     assert.equal(pickModel([dangling]), undefined);
+  });
+});
+
+describe('chooseModelDir', () => {
+  test('--model as given, else the first usable model; a broken one only when asked for', async () => {
+    const home = tempDir('choose');
+    const env = envFor(home);
+    assert.equal(await chooseModelDir('rel/dir', { env }), 'rel/dir');
+    assert.equal(await chooseModelDir(undefined, { env }), undefined);
+    const broken = writeFolder(path.join(home, 'store', 'broken'), mistralRepoFiles(3000).filter((f) => f.path !== 'tekken.json'));
+    assert.equal(await chooseModelDir(undefined, { env }), undefined);
+    assert.equal(await chooseModelDir(undefined, { env, orBroken: true }), broken);
+    const good = writeFolder(path.join(home, 'store', 'good'), mistralRepoFiles(3000));
+    assert.equal(await chooseModelDir(undefined, { env, orBroken: true }), good);
   });
 });
 

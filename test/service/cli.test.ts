@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { main } from '../../src/cli/main';
 import { chartExplain } from '../../src/prompts/index';
 import { startServer, type RunningServer } from '../../src/service/serve';
-import { imageSlot, toGenerationRequest } from '../../src/service/task-request';
+import { toGenerationRequest } from '../../src/service/task-request';
 import { WorkerClient } from '../../src/service/worker-client';
 import { fixtureDir } from '../support/fixtures';
 
@@ -55,7 +55,7 @@ describe('pixtral CLI', () => {
 
     const backend = new WorkerClient({ model: fixtureDir });
     try {
-      const conversation = chartExplain.build({ image: imageSlot({ path: CHART }) });
+      const conversation = chartExplain.build({ image: { path: CHART } });
       let text = '';
       for await (const event of backend.generate(toGenerationRequest(conversation, { maxTokens: 8, temperature: 0 }))) {
         if (event.type === 'text') text += event.text;

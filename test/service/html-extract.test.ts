@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HtmlExtractor } from '../../src/service/html-extract';
+import { mulberry32 } from '../support/random';
 
 const CODE = [
   '<!DOCTYPE html>',
@@ -30,20 +31,8 @@ const CODE = [
 const PROSE_BEFORE = 'Sure! Here is a single HTML file that reproduces your sketch.\nIt uses `flexbox` and ``inline code``:\n\n';
 const PROSE_AFTER = '\n\nThe layout uses a **grid**. Use ```html fences``` in your own answers.\n```\nstray fence\n';
 
-/** Deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function chunks(text: string, seed: number, maxSize: number): string[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const out: string[] = [];
   for (let i = 0; i < text.length; ) {
     const size = 1 + Math.floor(next() * maxSize);

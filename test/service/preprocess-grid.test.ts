@@ -2,9 +2,9 @@
 // rule, transformers' ceil rule as the hf-compat mode, and the largest grid that fits a budget.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_TOKEN_BUDGETS } from '../../src/worker/image/budgets';
 import { ImageError } from '../../src/worker/image/errors';
 import { gridForBudget, gridForMaxSize, imageTokenCount, roundHalfEven } from '../../src/worker/image/grid';
-import { DEFAULT_TOKEN_BUDGETS } from '../../src/worker/image/preprocess';
 
 const PATCH = 16;
 const tokens = (g: { gridH: number; gridW: number }) => imageTokenCount(g.gridH, g.gridW);

@@ -45,15 +45,16 @@ const chart: ImageGrid = { gridH: 3, gridW: 2 };
 const page = '<!DOCTYPE html>\n<html>\n<head><style>button { color: red; }</style></head>\n<body><button>Buy</button></body>\n</html>';
 
 // Example inputs per task; each case name is a key of the golden file.
-const examples: [TaskInfo, Record<string, TaskConversation>][] = [
+const examples: [TaskInfo, Record<string, TaskConversation<ImageGrid>>][] = [
   [htmlFromSketch, {
-    'html-css': htmlFromSketch.build({ image: sketch, target: 'html-css' }),
-    'html-tailwind-with-notes': htmlFromSketch.build({ image: sketch, target: 'html-tailwind', notes: 'Dark theme, menu on the left.' }),
+    'html-css': htmlFromSketch.build({ images: [sketch], target: 'html-css' }),
+    'html-tailwind-with-notes': htmlFromSketch.build({ images: [sketch], target: 'html-tailwind', notes: 'Dark theme, menu on the left.' }),
+    'desktop-and-mobile': htmlFromSketch.build({ images: [sketch, { gridH: 3, gridW: 1 }], target: 'html-css' }),
   }],
   [htmlRefine, {
-    'one-round': htmlRefine.build({ image: sketch, target: 'html-css', initialHtml: page, instruction: 'Make the button blue.' }),
+    'one-round': htmlRefine.build({ images: [sketch], target: 'html-css', initialHtml: page, instruction: 'Make the button blue.' }),
     'after-follow-ups': htmlRefine.build({
-      image: sketch,
+      images: [sketch],
       target: 'html-tailwind',
       initialHtml: page,
       followUps: [{ instruction: 'Make the button blue.', html: page.replace('red', 'blue') }],
@@ -111,7 +112,7 @@ for (const [task, cases] of examples) {
 }
 
 /** What must hold whatever the wording: the frame, the image count, the system prompt's place. */
-function checkStructure(ids: number[], images: ImageGrid[], conversation: TaskConversation): void {
+function checkStructure(ids: number[], images: ImageGrid[], conversation: TaskConversation<ImageGrid>): void {
   assert.deepEqual(ids.slice(0, 2), [tok.bos, tok.inst]);
   assert.equal(ids.at(-1), tok.endInst);
   const imageTokens = images.reduce((n, i) => n + i.gridH * i.gridW, 0);

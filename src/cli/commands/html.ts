@@ -2,7 +2,7 @@
 // stdout, code only: prose and Markdown fences the model adds are filtered out as it streams.
 import { htmlFromSketch } from '../../prompts/index';
 import { HtmlExtractor } from '../../service/html-extract';
-import { DEFAULT_TOKEN_BUDGETS } from '../../worker/image/preprocess';
+import { DEFAULT_TOKEN_BUDGETS } from '../../worker/image/budgets';
 import { CliError, type CliCommand } from '../command';
 import { imageArguments, runTask, TASK_OPTIONS, TASK_USAGE } from '../generation-runner';
 
@@ -21,12 +21,11 @@ ${TASK_USAGE}`,
   options: { ...TASK_OPTIONS, instruction: { type: 'string' }, tailwind: { type: 'boolean' } },
   async run({ values, positionals }, io) {
     if (positionals.length !== 1) throw new CliError('pixtral html takes exactly one image', 2);
-    const [image] = imageArguments(positionals);
     const extractor = new HtmlExtractor();
     return runTask(values, io, {
       task: htmlFromSketch,
       conversation: htmlFromSketch.build({
-        image,
+        images: imageArguments(positionals),
         target: values.tailwind ? 'html-tailwind' : 'html-css',
         notes: values.instruction as string | undefined,
       }),

@@ -5,6 +5,7 @@ import { inspectWithEngine } from '../../models/engine-check';
 import {
   assessFit,
   checkModelFolder,
+  chooseModelDir,
   downloadModel,
   fetchTekken,
   findModels,
@@ -19,7 +20,7 @@ import {
   type VerifyReport,
 } from '../../models/index';
 import { formatBytes, formatDuration } from '../../models/units';
-import { CliError, type CliCommand, type CliIo } from '../command';
+import { CliError, integerFlag, type CliCommand, type CliIo } from '../command';
 
 const DEFAULT_CONTEXT = 8192;
 
@@ -48,13 +49,6 @@ options:
 
 environment: HF_TOKEN (gated repositories), HF_ENDPOINT, HF_HUB_CACHE, HF_HOME, HF_HUB_OFFLINE,
 PIXTRAL_MODELS_DIR (Pixtral's storage folder)`;
-
-function positiveInt(value: unknown, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new CliError(`${flag} must be a positive integer, got "${String(value)}"`, 2);
-  return n;
-}
 
 /** Progress on stderr: a rewritten line on a terminal, otherwise a line every few seconds. */
 function progressPrinter(stream: NodeJS.WritableStream): { update(p: DownloadProgress): void; end(): void } {
@@ -116,7 +110,7 @@ async function list(values: Record<string, unknown>, io: CliIo): Promise<number>
 async function download(values: Record<string, unknown>, positionals: string[], io: CliIo): Promise<number> {
   const repo = positionals[0] ?? PIXTRAL_MISTRAL_REPO;
   if (!/^[^/\s]+\/[^/\s]+$/.test(repo)) throw new CliError(`"${repo}" is not a repository id (org/name)`, 2);
-  const connections = positiveInt(values.connections, '--connections');
+  const connections = integerFlag(values, 'connections');
   const progress = progressPrinter(io.stderr);
   io.stderr.write(`Downloading ${repo}...\n`);
   try {
@@ -145,14 +139,6 @@ async function download(values: Record<string, unknown>, positionals: string[], 
   }
 }
 
-async function modelDir(values: Record<string, unknown>): Promise<string> {
-  if (typeof values.model === 'string') return values.model;
-  const candidates = await findModels();
-  const chosen = pickModel(candidates) ?? candidates[0];
-  if (!chosen) throw new CliError('no Pixtral model found; run "pixtral models download", or pass --model DIR');
-  return chosen.dir;
-}
-
 function printVerify(report: VerifyReport, fitMessage: string | undefined, io: CliIo): void {
   const w = (s: string) => io.stdout.write(`${s}\n`);
   w(`Model folder: ${report.dir}`);
@@ -167,8 +153,10 @@ function printVerify(report: VerifyReport, fitMessage: string | undefined, io: C
 }
 
 async function verify(values: Record<string, unknown>, io: CliIo): Promise<number> {
-  const dir = await modelDir(values);
-  const context = positiveInt(values.context, '--context') ?? DEFAULT_CONTEXT;
+  // A broken model is still worth verifying: the report says what is wrong with it.
+  const dir = await chooseModelDir(values.model as string | undefined, { orBroken: true });
+  if (!dir) throw new CliError('no Pixtral model found; run "pixtral models download", or pass --model DIR');
+  const context = integerFlag(values, 'context') ?? DEFAULT_CONTEXT;
   const progress = progressPrinter(io.stderr);
   const report = await verifyModel(dir, { hashes: !values.quick, inspect: inspectWithEngine, signal: io.signal, onProgress: (p) => progress.update(p) });
   progress.end();

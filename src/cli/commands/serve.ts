@@ -4,8 +4,8 @@ import { once } from 'node:events';
 import { DEFAULT_REMOTE_MODEL } from '../../service/remote-backend';
 import { startServer } from '../../service/serve';
 import { WorkerClient } from '../../service/worker-client';
-import { CliError, type CliCommand } from '../command';
-import { BACKEND_OPTIONS, BACKEND_USAGE, createBackend, integerFlag } from '../generation-runner';
+import { CliError, integerFlag, type CliCommand } from '../command';
+import { BACKEND_OPTIONS, BACKEND_USAGE, createBackend } from '../generation-runner';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const API_KEY_VARIABLE = 'PIXTRAL_SERVE_API_KEY';

@@ -3,21 +3,20 @@
 // images, is the last user turn. Stopped answers are left out with their question, since the
 // model would otherwise continue from half an answer. Pure, so the layout is unit-tested.
 import { freeQuestion } from '../../prompts';
-import type { ChatMessage } from '../../worker/chat-format';
-import type { GenerationRequest } from '../../worker/protocol';
+import { samplingFor, toGenerationRequest } from '../../service/task-request';
+import type { ChatMessage, GenerationRequest, ImageRef } from '../../worker/protocol';
 import type { PixtralSettings } from '../settings-values';
-import { samplingFor, toGenerationRequest, type ImageSlot } from '../task-request';
 
 export interface Exchange {
   question: string;
-  images: ImageSlot[];
+  images: ImageRef[];
   /** Undefined for the question being asked now. */
   answer?: string;
   stopped?: boolean;
 }
 
 export function askRequest(history: readonly Exchange[], next: Exchange, settings: Pick<PixtralSettings, 'maxTokens' | 'temperature' | 'imageTokenBudget'>): GenerationRequest {
-  const messages: ChatMessage<ImageSlot>[] = [];
+  const messages: ChatMessage[] = [];
   for (const turn of history) {
     if (turn.stopped || !turn.answer) continue;
     messages.push(...freeQuestion.build(turn).messages, { role: 'assistant', content: turn.answer });

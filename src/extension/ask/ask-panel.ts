@@ -8,8 +8,7 @@ import type { GenerationRunner } from '../generation-runner';
 import { readImageFile } from '../images/image-files';
 import { decodeImageDataUrl, encodeImageDataUrl, IMAGE_EXTENSIONS, imageMediaType } from '../images/image-input';
 import type { Settings } from '../settings';
-import { imageSlot } from '../task-request';
-import { makeNonce, renderPage } from '../webview-page';
+import { showPage } from '../webview-panel';
 import { askRequest, type Exchange } from './ask-conversation';
 import { askPageBody } from './ask-page';
 import { ASK_VIEW_TYPE, type AskImage, type AskState, type AskToHost, type AskToWebview } from './protocol';
@@ -49,21 +48,10 @@ export class AskPanel implements vscode.Disposable {
   private attach(panel: vscode.WebviewPanel, state: AskState): void {
     this.panel = panel;
     this.state = state;
-    const webview = panel.webview;
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const scripts = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    // Trust boundary: only our bundled script runs (nonce), only our media and scripts load;
-    // answers are model output and are rendered as text nodes (webview/shared/markdown.ts).
-    webview.options = { enableScripts: true, localResourceRoots: [media, scripts] };
-    webview.html = renderPage({
-      title: 'Pixtral: Ask',
-      cspSource: webview.cspSource,
-      nonce: makeNonce(),
-      styles: ['base.css', 'ask.css'].map((f) => webview.asWebviewUri(vscode.Uri.joinPath(media, f)).toString()),
-      scripts: [webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'ask.js')).toString()],
-      body: askPageBody(),
-    });
-    const listener = webview.onDidReceiveMessage((message: AskToHost) => this.onMessage(message));
+    // Trust boundary (webview-panel.ts): answers are model output and are rendered as text nodes
+    // (webview/shared/markdown.ts).
+    showPage(panel.webview, this.extensionUri, { name: 'ask', title: 'Pixtral: Ask', body: askPageBody() });
+    const listener = panel.webview.onDidReceiveMessage((message: AskToHost) => this.onMessage(message));
     panel.onDidDispose(() => {
       listener.dispose();
       this.running?.abort();
@@ -107,9 +95,9 @@ export class AskPanel implements vscode.Disposable {
     if (this.running) return;
     if (!question.trim()) throw new Error('Type a question first.');
     if (this.state.turns.length === 0 && images.length === 0) throw new Error('Add at least one image to ask about.');
-    const toSlots = (list: AskImage[]) => list.map((image) => imageSlot({ data: decodeImageDataUrl(image.dataUrl) }));
-    const history: Exchange[] = this.state.turns.map((t) => ({ question: t.question, images: toSlots(t.images), answer: t.answer, stopped: t.stopped }));
-    const request = askRequest(history, { question: question.trim(), images: toSlots(images) }, this.settings.current);
+    const toRefs = (list: AskImage[]) => list.map((image) => ({ data: decodeImageDataUrl(image.dataUrl) }));
+    const history: Exchange[] = this.state.turns.map((t) => ({ question: t.question, images: toRefs(t.images), answer: t.answer, stopped: t.stopped }));
+    const request = askRequest(history, { question: question.trim(), images: toRefs(images) }, this.settings.current);
 
     const turn = { question: question.trim(), images, answer: '' };
     this.state = { turns: [...this.state.turns, turn], busy: true, stage: 'starting', error: undefined };

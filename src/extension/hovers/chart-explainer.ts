@@ -3,12 +3,12 @@
 // same chart, model and settings answer instantly the next time, in the hover itself.
 import * as vscode from 'vscode';
 import { chartExplain } from '../../prompts';
+import { samplingFor, toGenerationRequest } from '../../service/task-request';
 import type { BackendFactory } from '../backend-factory';
 import { EditorStream } from '../editor-stream';
 import type { GenerationRunner } from '../generation-runner';
 import { readImageFile } from '../images/image-files';
 import type { Settings } from '../settings';
-import { imageSlot, samplingFor, toGenerationRequest } from '../task-request';
 import { explanationKey, type ExplanationCache } from './explanation-cache';
 
 export class ChartExplainer {
@@ -44,7 +44,7 @@ export class ChartExplainer {
       return;
     }
     const settings = this.settings.current;
-    const request = toGenerationRequest(chartExplain.build({ image: imageSlot({ data: image }) }), samplingFor(chartExplain, settings), settings.hoverTokenBudget);
+    const request = toGenerationRequest(chartExplain.build({ image: { data: image } }), samplingFor(chartExplain, settings), settings.hoverTokenBudget);
     const result = await this.runner.run({ title: `Explaining ${name}`, request, onText: (text) => editor.push(text) });
     await editor.finish();
     // A stopped answer is incomplete: keep it on screen, never in the cache.

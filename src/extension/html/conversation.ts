@@ -3,9 +3,9 @@
 // html-refine.ts): the images and first request, each earlier page as an assistant turn, then the
 // new instruction. Pure, so the turn layout is unit-tested.
 import { htmlFromSketch, htmlRefine, type HtmlTarget } from '../../prompts';
-import type { GenerationRequest } from '../../worker/protocol';
+import { samplingFor, toGenerationRequest } from '../../service/task-request';
+import type { GenerationRequest, ImageRef } from '../../worker/protocol';
 import type { PixtralSettings } from '../settings-values';
-import { samplingFor, toGenerationRequest, withExtraImages, type ImageSlot } from '../task-request';
 
 type RequestSettings = Pick<PixtralSettings, 'maxTokens' | 'temperature' | 'imageTokenBudget'>;
 
@@ -14,7 +14,7 @@ export class HtmlConversation {
   private readonly rounds: { instruction: string; html: string }[] = [];
 
   constructor(
-    readonly images: readonly ImageSlot[],
+    readonly images: readonly ImageRef[],
     readonly target: HtmlTarget,
     readonly notes: string,
   ) {
@@ -33,8 +33,7 @@ export class HtmlConversation {
 
   /** The first request: every image, then the request to build the page (with the notes). */
   firstRequest(settings: RequestSettings): GenerationRequest {
-    const [first, ...extra] = this.images;
-    const conversation = withExtraImages(htmlFromSketch.build({ image: first, target: this.target, notes: this.notes }), extra);
+    const conversation = htmlFromSketch.build({ images: this.images, target: this.target, notes: this.notes });
     return toGenerationRequest(conversation, samplingFor(htmlFromSketch, settings), settings.imageTokenBudget);
   }
 
@@ -44,14 +43,13 @@ export class HtmlConversation {
    */
   refineRequest(instruction: string, settings: RequestSettings, currentHtml?: string): GenerationRequest {
     if (this.initialHtml === undefined) throw new Error('nothing to refine yet: generate a page first');
-    const [first, ...extra] = this.images;
     const followUps = this.rounds.map((round) => ({ ...round }));
     let initialHtml = this.initialHtml;
     if (currentHtml !== undefined && currentHtml !== this.lastHtml) {
       if (followUps.length > 0) followUps[followUps.length - 1].html = currentHtml;
       else initialHtml = currentHtml;
     }
-    const conversation = withExtraImages(htmlRefine.build({ image: first, target: this.target, notes: this.notes, initialHtml, followUps, instruction }), extra);
+    const conversation = htmlRefine.build({ images: this.images, target: this.target, notes: this.notes, initialHtml, followUps, instruction });
     return toGenerationRequest(conversation, samplingFor(htmlRefine, settings), settings.imageTokenBudget);
   }
 

@@ -10,7 +10,6 @@ import { EditorStream } from '../editor-stream';
 import type { GenerationRunner } from '../generation-runner';
 import type { PreviewPanel } from '../preview/preview-panel';
 import type { Settings } from '../settings';
-import { imageSlot } from '../task-request';
 import { HtmlConversation } from './conversation';
 import { VersionDocuments } from './version-documents';
 import { VersionStore, type PageVersion } from './versions';
@@ -49,7 +48,7 @@ export class HtmlGenerator implements vscode.Disposable {
 
   /** A new page from `images` (the first is the main one); `notes` are the user's wishes. */
   async generate(images: ImageRef[], notes: string, target: HtmlTarget, job: HtmlJob = {}): Promise<void> {
-    const conversation = new HtmlConversation(images.map(imageSlot), target, notes.trim());
+    const conversation = new HtmlConversation(images, target, notes.trim());
     this.conversation = conversation;
     this.thread++;
     this.changed.fire();

@@ -2,7 +2,7 @@
 // a sandboxed frame (webview/preview/), at desktop or mobile width. One panel per window.
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { makeNonce, renderPage } from '../webview-page';
+import { showPage } from '../webview-panel';
 import { previewPageBody } from './preview-page';
 import { PREVIEW_VIEW_TYPE, type PreviewToHost, type PreviewToWebview } from './protocol';
 
@@ -57,25 +57,13 @@ export class PreviewPanel implements vscode.Disposable {
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
     const webview = panel.webview;
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const scripts = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     // Trust boundary: the generated page is untrusted content. The webview may run only our
     // script and read only our own media and scripts (no workspace files). The page itself runs
     // in a frame sandboxed without allow-same-origin (webview/preview/frame.ts), and it inherits
     // this policy, which allows no network at all: no connect-src, and images, styles and fonts
     // only from data: and our resource origin. Inline styles are allowed because generated pages
     // (and Tailwind) are made of them; they cannot run code.
-    webview.options = { enableScripts: true, localResourceRoots: [media, scripts] };
-    const nonce = makeNonce();
-    webview.html = renderPage({
-      title: 'Pixtral Preview',
-      cspSource: webview.cspSource,
-      nonce,
-      styles: [webview.asWebviewUri(vscode.Uri.joinPath(media, 'base.css')).toString(), webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.css')).toString()],
-      scripts: [webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'preview.js')).toString()],
-      body: previewPageBody(),
-      extra: { 'style-src': "'unsafe-inline'" },
-    });
+    showPage(webview, this.extensionUri, { name: 'preview', title: 'Pixtral Preview', body: previewPageBody(), extra: { 'style-src': "'unsafe-inline'" } });
     webview.onDidReceiveMessage(async (message: PreviewToHost) => {
       if (message?.type !== 'ready') return;
       await this.post({ type: 'tailwind', source: await this.tailwindSource() });

@@ -9,7 +9,7 @@ import { decodeImageDataUrl, encodeImageDataUrl, imageMediaType } from '../image
 import { currentEnvironment } from '../images/system-tools';
 import { findCaptureTool, noCaptureToolMessage } from '../images/screen-capture';
 import { describeError, isCancellation } from '../errors';
-import { makeNonce, renderPage } from '../webview-page';
+import { showPage } from '../webview-panel';
 import { SKETCH_VIEW_TYPE, type SketchStatus, type SketchToHost, type SketchToWebview } from './protocol';
 import { sketchPageBody } from './sketch-page';
 
@@ -46,21 +46,9 @@ export class SketchPanel implements vscode.Disposable {
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
-    const webview = panel.webview;
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const scripts = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    // Trust boundary: the webview runs only our bundled script (nonce, webview-page.ts) and may
-    // load only our media and scripts, never workspace files: images reach it as data: URLs.
-    webview.options = { enableScripts: true, localResourceRoots: [media, scripts] };
-    webview.html = renderPage({
-      title: 'Pixtral Sketch',
-      cspSource: webview.cspSource,
-      nonce: makeNonce(),
-      styles: ['base.css', 'sketch.css'].map((f) => webview.asWebviewUri(vscode.Uri.joinPath(media, f)).toString()),
-      scripts: [webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'sketch.js')).toString()],
-      body: sketchPageBody(),
-    });
-    const listener = webview.onDidReceiveMessage((message: SketchToHost) => this.onMessage(message));
+    // Trust boundary (webview-panel.ts): the page loads no workspace files; images reach it as data: URLs.
+    showPage(panel.webview, this.extensionUri, { name: 'sketch', title: 'Pixtral Sketch', body: sketchPageBody() });
+    const listener = panel.webview.onDidReceiveMessage((message: SketchToHost) => this.onMessage(message));
     panel.onDidDispose(() => {
       listener.dispose();
       this.running?.abort();

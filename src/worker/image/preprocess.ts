@@ -12,19 +12,6 @@ import { resizeCubic } from './resize-cubic';
 export const DEFAULT_MAX_IMAGE_SIZE = 1024;
 export const DEFAULT_PATCH_SIZE = 16;
 
-/**
- * Token budgets per use, overridable by the caller (settings).
- * - chartHover: a hover should answer in seconds, and the vision encoder's attention grows with
- *   the square of the patch count; a chart's marks and labels stay legible at 512 px on the
- *   longest edge, i.e. at most a 32x32 grid = 1056 tokens, a quarter of the full size.
- * - sketchToHtml: a screenshot's small text and thin lines need every pixel the model accepts,
- *   so the full 1024 px (64x64 grid = 4160 tokens), i.e. no cap below `maxImageSize`.
- */
-export const DEFAULT_TOKEN_BUDGETS = {
-  chartHover: imageTokenCount(32, 32),
-  sketchToHtml: imageTokenCount(64, 64),
-} as const;
-
 export interface PrepareOptions {
   /** Longest edge in pixels before the grid is taken (default 1024). */
   maxImageSize?: number;

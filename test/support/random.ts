@@ -1,0 +1,14 @@
+// One seeded PRNG for tests and benchmarks: the same seed gives the same inputs on every run, so a
+// failing case can be replayed and a benchmark measures the same work each time.
+
+/** mulberry32: small, fast, good enough for test data; uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
