@@ -120,6 +120,8 @@ test('colours and width apply to new strokes; text is typed onto the canvas', { 
   const box = (await page.locator('#canvas').boundingBox())!;
   await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.6);
   await page.locator('#text-entry').waitFor({ state: 'visible' });
+  // The entry takes focus on the next animation frame (after the pointer event): type only then.
+  await page.waitForFunction(() => document.activeElement?.id === 'text-entry');
   await page.keyboard.type('Sign up');
   await page.keyboard.press('Enter');
   const text = (await state(page)).shapes.at(-1)!;
