@@ -2,7 +2,7 @@
 // endpoint), sampling overrides, streaming the answer to stdout through an optional filter,
 // progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
 import path from 'node:path';
-import { chooseModelDir, isRandomWeightTestModel } from '../models/index';
+import { assertFits, assessFit, checkModelFolder, chooseModelDir, FitError, isRandomWeightTestModel } from '../models/index';
 import type { TaskConversation, TaskInfo } from '../prompts/task';
 import { GenerationError, type GenerationBackend } from '../service/generation-backend';
 import { DEFAULT_REMOTE_MODEL, RemoteBackend } from '../service/remote-backend';
@@ -65,6 +65,22 @@ async function modelFolder(values: Values): Promise<string> {
   return dir;
 }
 
+/** The engine's default KV cache size (native/src/engine.cc), for the memory check. */
+const DEFAULT_CONTEXT_LENGTH = 8192;
+
+/** Never start a load that cannot succeed: a broken folder or a model that does not fit in memory. */
+async function checkBeforeLoading(model: string, contextLength: number): Promise<void> {
+  const check = await checkModelFolder(model);
+  if (!check.ok) throw new CliError(`${model} cannot be loaded:\n  ${check.problems.join('\n  ')}`);
+  if (!check.dims) return;
+  try {
+    assertFits(assessFit({ dims: check.dims, contextLength }));
+  } catch (err) {
+    if (err instanceof FitError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 export interface ChosenBackend {
   backend: GenerationBackend;
   /** The model is a random-weight test model (the embedded default until a trained one ships). */
@@ -79,13 +95,15 @@ export async function createBackend(values: Values, io: CliIo): Promise<ChosenBa
     return { backend, randomWeights: false };
   }
   const model = await modelFolder(values);
+  const contextLength = integerFlag(values, 'context-length');
+  await checkBeforeLoading(model, contextLength ?? DEFAULT_CONTEXT_LENGTH);
   const randomWeights = isRandomWeightTestModel(model);
   if (randomWeights) {
     io.stderr.write(`note: ${model} is a test model with random weights: the pipeline is real, its text is meaningless.\n`);
   }
   const backend = new WorkerClient({
     model,
-    load: { contextLength: integerFlag(values, 'context-length'), threads: integerFlag(values, 'threads') },
+    load: { contextLength, threads: integerFlag(values, 'threads') },
     onLog: values.verbose ? (text) => io.stderr.write(text.replace(/^(?=.)/gm, 'worker: ')) : undefined,
   });
   return { backend, randomWeights };

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -64,6 +66,24 @@ describe('pixtral CLI', () => {
       assert.equal(run.stdout, text, 'stdout is exactly the answer');
     } finally {
       await backend.dispose();
+    }
+  });
+
+  test('a model that cannot fit in memory is refused before any load, with the numbers', async () => {
+    // The fixture's files under a params.json that claims 400 layers of the real 12B width.
+    const dir = await mkdtemp(path.join(tmpdir(), 'pixtral-huge-'));
+    try {
+      for (const name of ['consolidated.safetensors', 'tekken.json']) await symlink(path.join(fixtureDir, name), path.join(dir, name));
+      const params = JSON.parse(await readFile(path.join(fixtureDir, 'params.json'), 'utf8'));
+      Object.assign(params, { dim: 5120, n_layers: 400, head_dim: 128, hidden_dim: 14336, n_heads: 32, n_kv_heads: 8 });
+      await writeFile(path.join(dir, 'params.json'), JSON.stringify(params));
+      const run = await pixtral(['explain', CHART, '--model', dir, '--max-tokens', '4']);
+      assert.equal(run.code, 1);
+      assert.equal(run.stdout, '');
+      assert.match(run.stderr, /does not fit|too big|GB/i);
+      assert.doesNotMatch(run.stderr, /prefill|generating/, 'nothing was loaded or run');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
