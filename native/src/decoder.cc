@@ -9,12 +9,6 @@
 #include "rope.h"
 
 namespace px {
-namespace {
-
-std::string lname(int layer, const char* rest) { return "layers." + std::to_string(layer) + "." + rest; }
-
-}  // namespace
-
 Decoder::Decoder(Backend& backend, const ModelFiles& files, int context, int max_chunk)
     : be_(backend),
       cfg_(files.config()),
@@ -37,17 +31,7 @@ Decoder::Decoder(Backend& backend, const ModelFiles& files, int context, int max
   logits_ = DeviceBuffer(be_, static_cast<size_t>(logits_rows_) * cfg_.vocab_size);
   try {
     for (int l = 0; l < cfg_.n_layers; ++l) {
-      Layer L{backend.weight(files.get(lname(l, "attention_norm.weight"))),
-              backend.weight(files.get(lname(l, "attention.wq.weight"))),
-              backend.weight(files.get(lname(l, "attention.wk.weight"))),
-              backend.weight(files.get(lname(l, "attention.wv.weight"))),
-              backend.weight(files.get(lname(l, "attention.wo.weight"))),
-              backend.weight(files.get(lname(l, "ffn_norm.weight"))),
-              backend.weight(files.get(lname(l, "feed_forward.w1.weight"))),
-              backend.weight(files.get(lname(l, "feed_forward.w2.weight"))),
-              backend.weight(files.get(lname(l, "feed_forward.w3.weight"))),
-              nullptr,
-              nullptr};
+      Layer L{load_block_weights(backend, files, "layers." + std::to_string(l) + "."), nullptr, nullptr};
       L.k_cache = be_.alloc(static_cast<size_t>(context_) * KVD);
       layers_.push_back(L);
       layers_.back().v_cache = be_.alloc(static_cast<size_t>(context_) * KVD);
@@ -91,19 +75,19 @@ void Decoder::run_layers(int T, int pos, const CancelToken& cancel) {
     cancel.check();
     float* k_rows = L.k_cache + static_cast<size_t>(pos) * KVD;
     float* v_rows = L.v_cache + static_cast<size_t>(pos) * KVD;
-    be_.rmsnorm(h_.get(), x, L.attention_norm, T, D, cfg_.norm_eps);
-    be_.matmul(q_.get(), h_.get(), L.wq, nullptr, T, false);
-    be_.matmul(k_rows, h_.get(), L.wk, nullptr, T, false);  // written straight into the cache
-    be_.matmul(v_rows, h_.get(), L.wv, nullptr, T, false);
+    be_.rmsnorm(h_.get(), x, L.w.attention_norm, T, D, cfg_.norm_eps);
+    be_.matmul(q_.get(), h_.get(), L.w.wq, nullptr, T, false);
+    be_.matmul(k_rows, h_.get(), L.w.wk, nullptr, T, false);  // written straight into the cache
+    be_.matmul(v_rows, h_.get(), L.w.wv, nullptr, T, false);
     be_.rope(q_.get(), H * hd, rope_.get(), T, H, hd, pairing_);
     be_.rope(k_rows, static_cast<int>(KVD), rope_.get(), T, K, hd, pairing_);
     be_.attention(attn_.get(), q_.get(), L.k_cache, L.v_cache, T, pos + T, H, K, hd, pos);
-    be_.matmul(x, attn_.get(), L.wo, nullptr, T, true);
-    be_.rmsnorm(h_.get(), x, L.ffn_norm, T, D, cfg_.norm_eps);
-    be_.matmul(gate_.get(), h_.get(), L.w1, nullptr, T, false);
-    be_.matmul(up_.get(), h_.get(), L.w3, nullptr, T, false);
+    be_.matmul(x, attn_.get(), L.w.wo, nullptr, T, true);
+    be_.rmsnorm(h_.get(), x, L.w.ffn_norm, T, D, cfg_.norm_eps);
+    be_.matmul(gate_.get(), h_.get(), L.w.w1, nullptr, T, false);
+    be_.matmul(up_.get(), h_.get(), L.w.w3, nullptr, T, false);
     be_.silu_mul(gate_.get(), up_.get(), static_cast<size_t>(T) * F);
-    be_.matmul(x, gate_.get(), L.w2, nullptr, T, true);
+    be_.matmul(x, gate_.get(), L.w.w2, nullptr, T, true);
   }
 }
 

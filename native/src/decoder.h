@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "block_weights.h"
 #include "cancel.h"
 #include "model_files.h"
 
@@ -34,7 +35,7 @@ class Decoder {
 
  private:
   struct Layer {
-    Weight attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;
+    BlockWeights w;
     float* k_cache;  // device [context, K*hd]
     float* v_cache;  // device [context, K*hd]
   };

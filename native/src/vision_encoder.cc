@@ -9,10 +9,6 @@
 namespace px {
 namespace {
 
-std::string vname(int layer, const char* rest) {
-  return "vision_encoder.transformer.layers." + std::to_string(layer) + "." + rest;
-}
-
 // Host im2col: image [3, H, W] -> patches [h*w, 3*P*P], row-major patches, (ch, ky, kx) inside a
 // patch, matching the flattened conv weight [Dv, 3, P, P].
 void gather_patches(const ImageInput& img, int P, float* out) {
@@ -37,19 +33,8 @@ VisionEncoder::VisionEncoder(Backend& backend, const ModelFiles& files)
       pairing_(files.layout() == WeightLayout::Mistral ? RopePairing::Interleaved : RopePairing::Half),
       patch_conv_(backend.weight(files.get("vision_encoder.patch_conv.weight"))),
       ln_pre_(backend.weight(files.get("vision_encoder.ln_pre.weight"))) {
-  for (int l = 0; l < cfg_.layers; ++l) {
-    layers_.push_back(Layer{
-        backend.weight(files.get(vname(l, "attention_norm.weight"))),
-        backend.weight(files.get(vname(l, "attention.wq.weight"))),
-        backend.weight(files.get(vname(l, "attention.wk.weight"))),
-        backend.weight(files.get(vname(l, "attention.wv.weight"))),
-        backend.weight(files.get(vname(l, "attention.wo.weight"))),
-        backend.weight(files.get(vname(l, "ffn_norm.weight"))),
-        backend.weight(files.get(vname(l, "feed_forward.w1.weight"))),
-        backend.weight(files.get(vname(l, "feed_forward.w2.weight"))),
-        backend.weight(files.get(vname(l, "feed_forward.w3.weight"))),
-    });
-  }
+  for (int l = 0; l < cfg_.layers; ++l)
+    layers_.push_back(load_block_weights(backend, files, "vision_encoder.transformer.layers." + std::to_string(l) + "."));
 }
 
 int VisionEncoder::patches_for(const ImageInput& img) const {
@@ -104,7 +89,7 @@ void VisionEncoder::encode(const std::vector<ImageInput>& images, float* out, Vi
   be_.rmsnorm(x, x, ln_pre_, S, Dv, VisionConfig::norm_eps);
   if (capture) snapshot(capture->ln_pre);
 
-  for (const Layer& L : layers_) {
+  for (const BlockWeights& L : layers_) {
     cancel.check();
     be_.rmsnorm(h.get(), x, L.attention_norm, S, Dv, VisionConfig::norm_eps);
     be_.matmul(q.get(), h.get(), L.wq, nullptr, S, false);

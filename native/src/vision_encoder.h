@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "block_weights.h"
 #include "cancel.h"
 #include "model_files.h"
 
@@ -36,15 +37,12 @@ class VisionEncoder {
   void encode(const std::vector<ImageInput>& images, float* out, VisionCapture* capture, const CancelToken& cancel);
 
  private:
-  struct Layer {
-    Weight attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;
-  };
   Backend& be_;
   VisionConfig cfg_;
   RopePairing pairing_;
   Weight patch_conv_;  // [Dv, 3*P*P]
   Weight ln_pre_;      // [Dv]
-  std::vector<Layer> layers_;
+  std::vector<BlockWeights> layers_;
 };
 
 }  // namespace px
