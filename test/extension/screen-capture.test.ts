@@ -17,7 +17,7 @@ before(async () => {
   await sharp({ create: { width: 40, height: 30, channels: 3, background: '#09f' } }).png().toFile(png);
   // Like `import FILE`: writes the selected region to the file named by its last argument.
   for (const name of ['import', 'gnome-screenshot', 'grim', 'slurp']) {
-    const script = name === 'slurp' ? '#!/bin/sh\necho "10,10 40x30"\n' : `#!/bin/sh\nfor last; do :; done\ncp "${png}" "$last"\n`;
+    const script = name === 'slurp' ? '#!/bin/sh\necho "10,10 40x30"\n' : `#!/bin/sh\nfor last; do :; done\n/bin/cp "${png}" "$last"\n`;
     await writeFile(path.join(bin, name), script);
     await chmod(path.join(bin, name), 0o755);
   }

@@ -18,6 +18,8 @@ const errorLine = $<HTMLParagraphElement>('error');
 
 let state: AskState = host.state ?? { turns: [], busy: false, stage: '', error: undefined };
 let pending: AskImage[] = [];
+/** A problem found in the page itself (an unreadable image, a first question without one); the host's come in `state.error`. */
+let notice = '';
 /** The answer element of the last turn, for streamed pieces. */
 let lastAnswer: HTMLElement | undefined;
 
@@ -39,6 +41,9 @@ function thumbnails(images: AskImage[], removable: boolean): HTMLUListElement {
       remove.addEventListener('click', () => {
         pending = pending.filter((_, i) => i !== index);
         renderAttachments();
+        // The focused button went with its image: keep the keyboard user in the list, or on the question.
+        const buttons = attachments.querySelectorAll('button');
+        (buttons[Math.min(index, buttons.length - 1)] ?? question).focus();
       });
       li.append(remove);
     }
@@ -75,17 +80,31 @@ function renderStatus(): void {
   send.disabled = state.busy;
   stop.disabled = !state.busy;
   statusLine.textContent = state.stage;
-  errorLine.textContent = state.error ?? '';
-  errorLine.hidden = !state.error;
+  const error = notice || state.error || '';
+  errorLine.textContent = error;
+  errorLine.hidden = !error;
   host.state = state;
+}
+
+function showNotice(text: string): void {
+  notice = text;
+  renderStatus();
 }
 
 function submit(): void {
   if (state.busy || !question.value.trim()) return;
+  // The host refuses a first question without an image; refusing it here keeps what was typed.
+  if (state.turns.length === 0 && pending.length === 0) {
+    showNotice('Add at least one image to ask about: paste it, drop it here, or use Add Images….');
+    return;
+  }
   host.post({ type: 'ask', question: question.value, images: pending });
   question.value = '';
   pending = [];
   renderAttachments();
+  showNotice('');
+  // The Ask button is disabled until the answer ends; the next question is typed here.
+  question.focus();
 }
 
 $<HTMLFormElement>('composer').addEventListener('submit', (e) => {
@@ -93,7 +112,9 @@ $<HTMLFormElement>('composer').addEventListener('submit', (e) => {
   submit();
 });
 question.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+  // Enter sends, as in other chats; Shift+Enter starts a new line, and an Enter that confirms an
+  // input method's composition (Japanese, Chinese, ...) belongs to the input method.
+  if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing) {
     e.preventDefault();
     submit();
   }
@@ -103,8 +124,16 @@ $<HTMLButtonElement>('new').addEventListener('click', () => host.post({ type: 'n
 $<HTMLButtonElement>('attach').addEventListener('click', () => host.post({ type: 'pickImages' }));
 
 async function addFiles(files: File[]): Promise<void> {
-  for (const file of files) pending.push(await readImageFile(file));
+  let problem = '';
+  for (const file of files) {
+    try {
+      pending.push(await readImageFile(file));
+    } catch (err) {
+      problem = (err as Error).message; // the other images are still added
+    }
+  }
   renderAttachments();
+  showNotice(problem);
 }
 
 document.addEventListener('paste', (e) => {
@@ -113,8 +142,13 @@ document.addEventListener('paste', (e) => {
   e.preventDefault();
   void addFiles(files);
 });
-document.body.addEventListener('dragover', (e) => e.preventDefault());
-document.body.addEventListener('drop', (e) => {
+// On the document, not the body: the body is only as tall as the conversation, and a drop below
+// it would otherwise be the browser's (which navigates to the file).
+document.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+});
+document.addEventListener('drop', (e) => {
   e.preventDefault();
   const files = imageFilesOf(e.dataTransfer);
   if (files.length > 0) void addFiles(files);
@@ -139,6 +173,7 @@ host.onMessage((data) => {
   } else if (message.type === 'addImages') {
     pending.push(...message.images);
     renderAttachments();
+    showNotice('');
   }
 });
 

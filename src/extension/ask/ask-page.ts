@@ -8,7 +8,7 @@ export function askPageBody(): string {
       <form id="composer" class="composer">
         <ul id="attachments" class="attachments" aria-label="Images for the next question"></ul>
         <label for="question" class="visually-hidden">Question</label>
-        <textarea id="question" rows="3" placeholder="Ask about the images (Ctrl+Enter to send). Paste or drop images here."></textarea>
+        <textarea id="question" rows="3" placeholder="Ask about the images (Enter to send, Shift+Enter for a new line). Paste or drop images here."></textarea>
         <div class="actions">
           <button type="button" id="attach">Add Images…</button>
           <button type="submit" id="send" class="primary">Ask</button>

@@ -9,7 +9,7 @@ import { readImageFile } from '../images/image-files';
 import { decodeImageDataUrl, encodeImageDataUrl, IMAGE_EXTENSIONS, imageMediaType } from '../images/image-input';
 import type { Settings } from '../settings';
 import { showPage } from '../webview-panel';
-import { askRequest, type Exchange } from './ask-conversation';
+import { askRequest, restoredTurns, type Exchange } from './ask-conversation';
 import { askPageBody } from './ask-page';
 import { ASK_VIEW_TYPE, type AskImage, type AskState, type AskToHost, type AskToWebview } from './protocol';
 
@@ -40,9 +40,7 @@ export class AskPanel implements vscode.Disposable {
       panel.dispose();
       return;
     }
-    const state = saved as Partial<AskState> | undefined;
-    const turns = Array.isArray(state?.turns) ? state.turns : [];
-    this.attach(panel, { ...EMPTY, turns: turns.map((t) => ({ ...t, stopped: t.stopped || false })) });
+    this.attach(panel, { ...EMPTY, turns: restoredTurns(saved) });
   }
 
   private attach(panel: vscode.WebviewPanel, state: AskState): void {

@@ -32,7 +32,7 @@ const WINDOWS_SNIP = [
 ].join(' ');
 
 const METHODS: Record<'darwin' | 'win32' | 'linux', CaptureMethod[]> = {
-  darwin: [{ name: 'screencapture', needs: ['screencapture'], capture: (file, exe) => run(exe.screencapture, ['-i', '-x', file]) }],
+  darwin: [{ name: 'screencapture', needs: ['screencapture'], capture: (file, exe, environment) => run(exe.screencapture, ['-i', '-x', file], environment.env) }],
   win32: [
     {
       name: 'Snipping Tool',
@@ -44,19 +44,23 @@ const METHODS: Record<'darwin' | 'win32' | 'linux', CaptureMethod[]> = {
     {
       name: 'grim and slurp',
       needs: ['grim', 'slurp'],
-      capture: async (file, exe) => {
-        const region = await runTool(exe.slurp, [], { timeoutMs: SELECT_TIMEOUT_MS });
+      capture: async (file, exe, environment) => {
+        const region = await runTool(exe.slurp, [], { timeoutMs: SELECT_TIMEOUT_MS, env: environment.env });
         const geometry = region.stdout.toString('utf8').trim();
         if (region.code !== 0 || !geometry) return; // selection cancelled
-        await run(exe.grim, ['-g', geometry, file]);
+        await run(exe.grim, ['-g', geometry, file], environment.env);
       },
     },
-    { name: 'gnome-screenshot', needs: ['gnome-screenshot'], capture: (file, exe) => run(exe['gnome-screenshot'], ['-a', '-f', file]) },
-    { name: 'ImageMagick import', needs: ['import'], capture: (file, exe) => run(exe.import, [file]) },
+    { name: 'gnome-screenshot', needs: ['gnome-screenshot'], capture: (file, exe, environment) => run(exe['gnome-screenshot'], ['-a', '-f', file], environment.env) },
+    { name: 'ImageMagick import', needs: ['import'], capture: (file, exe, environment) => run(exe.import, [file], environment.env) },
   ],
 };
 
-async function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * Runs a tool in the environment it was chosen for: the display variables that picked it
+ * (DISPLAY, WAYLAND_DISPLAY) are the ones it must connect to.
+ */
+async function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   await runTool(file, args, { timeoutMs: SELECT_TIMEOUT_MS, env });
 }
 
