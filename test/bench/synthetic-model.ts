@@ -22,25 +22,12 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import type { ModelConfigInfo } from '../../src/engine/native';
 
-/** Sizes of a synthetic model; keys mirror params.json (spec a.1). */
-export interface ModelShape {
-  dim: number;
-  nLayers: number;
-  headDim: number;
-  hiddenDim: number;
-  nHeads: number;
-  nKvHeads: number;
-  vocabSize: number;
-  vision: {
-    hidden: number;
-    layers: number;
-    heads: number;
-    intermediate: number;
-    patchSize: number;
-    imageSize: number;
-  };
-}
+/** Sizes of a synthetic model: the part of the engine's config that shapes the weights. */
+export type ModelShape = Pick<ModelConfigInfo, 'dim' | 'nLayers' | 'headDim' | 'hiddenDim' | 'nHeads' | 'nKvHeads' | 'vocabSize'> & {
+  vision: Pick<NonNullable<ModelConfigInfo['vision']>, 'hidden' | 'layers' | 'heads' | 'intermediate' | 'patchSize' | 'imageSize'>;
+};
 
 /** Pixtral 12B (spec a.1). */
 export const PIXTRAL_12B: ModelShape = {
