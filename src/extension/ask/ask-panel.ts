@@ -18,7 +18,10 @@ const EMPTY: AskState = { turns: [], busy: false, stage: '', error: undefined };
 export class AskPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private state: AskState = EMPTY;
-  private running: AbortController | undefined;
+  /** The answer being generated, and the promise that settles once it has fully stopped. */
+  private running: { controller: AbortController; done: Promise<void> } | undefined;
+  /** Bumped by "New Conversation", so a run stopping late never writes into the new one. */
+  private conversation = 0;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -52,7 +55,7 @@ export class AskPanel implements vscode.Disposable {
     const listener = panel.webview.onDidReceiveMessage((message: AskToHost) => this.onMessage(message));
     panel.onDidDispose(() => {
       listener.dispose();
-      this.running?.abort();
+      this.running?.controller.abort();
       this.panel = undefined;
     });
   }
@@ -65,10 +68,11 @@ export class AskPanel implements vscode.Disposable {
         case 'ask':
           return await this.ask(String(message.question ?? ''), Array.isArray(message.images) ? message.images : []);
         case 'stop':
-          this.running?.abort();
+          this.running?.controller.abort();
           return;
         case 'newConversation':
-          this.running?.abort();
+          this.conversation++;
+          this.running?.controller.abort();
           this.state = EMPTY;
           return await this.publish();
         case 'pickImages': {
@@ -90,6 +94,9 @@ export class AskPanel implements vscode.Disposable {
   }
 
   private async ask(question: string, images: AskImage[]): Promise<void> {
+    // A stopped run may still be unwinding (e.g. right after New Conversation): wait for it instead
+    // of dropping the question. The page blocks a second question while one really runs.
+    if (this.running?.controller.signal.aborted) await this.running.done;
     if (this.running) return;
     if (!question.trim()) throw new Error('Type a question first.');
     if (this.state.turns.length === 0 && images.length === 0) throw new Error('Add at least one image to ask about.');
@@ -101,26 +108,31 @@ export class AskPanel implements vscode.Disposable {
     this.state = { turns: [...this.state.turns, turn], busy: true, stage: 'starting', error: undefined };
     await this.publish();
     const controller = new AbortController();
-    this.running = controller;
+    const conversation = this.conversation;
+    const current = () => conversation === this.conversation;
+    let finished = () => {};
+    this.running = { controller, done: new Promise<void>((resolve) => (finished = resolve)) };
     try {
       const result = await this.runner.run({
         title: 'Answering',
         request,
         signal: controller.signal,
-        onStage: (stage) => void this.publish({ stage }),
+        onStage: (stage) => void (current() && this.publish({ stage })),
         onText: (text) => {
           turn.answer += text;
-          void this.post({ type: 'answer', text });
+          if (current()) void this.post({ type: 'answer', text });
         },
       });
       Object.assign(turn, { stopped: result.stopReason === 'cancelled' });
-      this.state = { ...this.state, busy: false, stage: result.stopReason === 'cancelled' ? 'Stopped.' : '' };
+      if (current()) this.state = { ...this.state, busy: false, stage: result.stopReason === 'cancelled' ? 'Stopped.' : '' };
     } catch (err) {
       Object.assign(turn, { stopped: true });
-      throw err;
+      if (current()) throw err;
+      this.log.warn(`a stopped answer of an earlier conversation failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.running = undefined;
-      await this.publish({ busy: false });
+      finished();
+      if (current()) await this.publish({ busy: false });
     }
   }
 
@@ -134,7 +146,7 @@ export class AskPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.running?.abort();
+    this.running?.controller.abort();
     this.panel?.dispose();
   }
 }
