@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { browserUnavailable, launchChromium } from '../support/chromium';
 import { ensureCodeServer, installExtension, startCodeServer, writeUserSettings, type CodeServer } from './code-server';
@@ -170,6 +170,22 @@ test('draw in the sketch panel, generate with the fixture model, see the editor 
   assert.ok((text ?? '').length > 0, 'the editor holds the generated text');
 });
 
+/** Hovers a token until `hover` shows. Monaco re-renders token spans and may drop a hover that
+ * began while the editor was still settling, so the mouse is moved off and back between tries. */
+async function hoverUntil(token: Locator, dx: number, hover: Locator): Promise<void> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    await page.mouse.move(10, 10);
+    const box = await token.boundingBox();
+    if (box) {
+      await page.mouse.move(box.x + dx, box.y + 6);
+      if (await hover.waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
+    } else {
+      await page.waitForTimeout(250);
+    }
+  }
+  throw new Error('the hover never appeared over the token');
+}
+
 test('hovering a chart image offers an explanation, and the next hover shows it from the cache', { skip }, async () => {
   await page.keyboard.press('Control+P');
   await page.locator('.quick-input-widget input').fill('README.md');
@@ -178,10 +194,8 @@ test('hovering a chart image offers an explanation, and the next hover shows it 
   // The token span of the link target (Monaco renders each token as a span.mtkN).
   const link = page.locator('.view-line span[class^="mtk"]', { hasText: /^chart\.png$/ }).first();
   await link.waitFor({ timeout: 30_000 });
-  await link.hover();
-  await page.mouse.move(((await link.boundingBox())!.x) + 6, ((await link.boundingBox())!.y) + 6);
   const hover = page.locator('.monaco-hover', { hasText: 'Explain this chart' });
-  await step('hover', () => hover.waitFor({ timeout: 30_000 }));
+  await step('hover', () => hoverUntil(link, 6, hover));
   await shot('06-hover');
   await hover.locator('a', { hasText: 'Explain this chart' }).click();
   await page.locator('.tab', { hasText: 'Untitled-2' }).waitFor({ timeout: 60_000 });
@@ -190,11 +204,8 @@ test('hovering a chart image offers an explanation, and the next hover shows it 
   await shot('07-explanation');
 
   await page.locator('.tab', { hasText: 'README.md' }).click();
-  await page.mouse.move(10, 10);
   await page.waitForTimeout(500);
-  await link.hover();
-  await page.mouse.move(((await link.boundingBox())!.x) + 8, ((await link.boundingBox())!.y) + 6);
   const cached = page.locator('.monaco-hover', { hasText: 'Open explanation' });
-  await cached.waitFor({ timeout: 30_000 });
+  await hoverUntil(link, 8, cached);
   await shot('08-hover-cached');
 });
