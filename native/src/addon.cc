@@ -497,9 +497,14 @@ Napi::Value TestRopeText(const Napi::CallbackInfo& info) {
   const double theta = info[4].As<Napi::Number>().DoubleValue();
   const int T = static_cast<int>(pos.ElementLength());
   if (x.size() != static_cast<size_t>(T) * heads * hd) throw Napi::RangeError::New(env, "x must be [T, heads, headDim]");
-  const std::vector<float> table = px::text_rope_table(pos.Data(), T, hd, theta);
+  // Positions may be anywhere (up to the end of the window): one table row per token.
+  const px::RopePairing pairing = pairing_arg(info[5]);
   px::CpuBackend be(1);
-  be.rope(x.data(), heads * hd, table.data(), T, heads, hd, pairing_arg(info[5]));
+  std::vector<float> row;
+  for (int t = 0; t < T; ++t) {
+    px::text_rope_table(pos.Data()[t], 1, hd, theta, row);
+    be.rope(x.data() + static_cast<size_t>(t) * heads * hd, heads * hd, row.data(), 1, heads, hd, pairing);
+  }
   return to_js(env, x);
 }
 

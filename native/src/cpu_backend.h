@@ -34,8 +34,6 @@ class CpuBackend final : public Backend {
   void embed(float* y, const Weight& table, const int32_t* ids, int T) override;
   void copy(float* dst, const float* src, size_t n) override;
 
-  const CpuKernels& kernels() const { return *kernels_; }
-  int threads() const { return pool_.size(); }
 
  private:
   ThreadPool pool_;

@@ -2,7 +2,6 @@
 #include "decoder.h"
 
 #include <algorithm>
-#include <numeric>
 #include <string>
 
 #include "error.h"
@@ -65,10 +64,8 @@ size_t Decoder::scratch_bytes() const {
 void Decoder::run_layers(int T, int pos, const CancelToken& cancel) {
   const int D = cfg_.dim, H = cfg_.n_heads, K = cfg_.n_kv_heads, hd = cfg_.head_dim, F = cfg_.hidden_dim;
   const size_t KVD = static_cast<size_t>(K) * hd;
-  std::vector<int> positions(T);
-  std::iota(positions.begin(), positions.end(), pos);
-  const std::vector<float> table = text_rope_table(positions.data(), T, hd, cfg_.rope_theta);
-  be_.upload(rope_.get(), table.data(), table.size());
+  text_rope_table(pos, T, hd, cfg_.rope_theta, rope_host_);
+  be_.upload(rope_.get(), rope_host_.data(), rope_host_.size());
 
   float* x = x_.get();
   for (const Layer& L : layers_) {

@@ -21,7 +21,6 @@ class Decoder {
 
   int position() const { return pos_; }
   int context() const { return context_; }
-  int max_chunk() const { return max_chunk_; }
   void reset() { pos_ = 0; }
   size_t kv_cache_bytes() const;
   size_t scratch_bytes() const;
@@ -52,6 +51,7 @@ class Decoder {
   std::vector<Layer> layers_;
   // Scratch, sized for max_chunk rows once at construction (none allocated per token).
   DeviceBuffer x_, h_, q_, attn_, gate_, up_, rope_, logits_;
+  std::vector<float> rope_host_;  // [2, T, hd/2] built on the host, then uploaded to rope_
   int logits_rows_;  // rows of logits_ scratch
 };
 

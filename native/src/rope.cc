@@ -14,18 +14,17 @@ std::vector<double> frequencies(int hd, double theta) {
 
 }  // namespace
 
-std::vector<float> text_rope_table(const int* positions, int T, int hd, double theta) {
+void text_rope_table(int pos0, int T, int hd, double theta, std::vector<float>& table) {
   const int half = hd / 2;
-  const std::vector<double> f = frequencies(hd, theta);
-  std::vector<float> table(static_cast<size_t>(2) * T * half);
+  table.resize(static_cast<size_t>(2) * T * half);
   float* sin_base = table.data() + static_cast<size_t>(T) * half;
   for (int t = 0; t < T; ++t)
     for (int j = 0; j < half; ++j) {
-      const double a = positions[t] * f[j];
+      // pow per pair rather than a cached frequency vector: hd/2 calls, and no allocation.
+      const double a = static_cast<double>(pos0 + t) * std::pow(theta, -2.0 * j / hd);
       table[static_cast<size_t>(t) * half + j] = static_cast<float>(std::cos(a));
       sin_base[static_cast<size_t>(t) * half + j] = static_cast<float>(std::sin(a));
     }
-  return table;
 }
 
 std::vector<float> vision_rope_table(int grid_h, int grid_w, int hd, double theta) {

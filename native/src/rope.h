@@ -6,8 +6,9 @@
 
 namespace px {
 
-// Text decoder (spec e.3): token t at position positions[t], pair j angle p * theta^(-2j/hd).
-std::vector<float> text_rope_table(const int* positions, int T, int hd, double theta);
+// Text decoder (spec e.3): T tokens at positions pos0 .. pos0+T-1, pair j angle p * theta^(-2j/hd),
+// written into `table` (resized; reusing one vector keeps the decode loop free of allocations).
+void text_rope_table(int pos0, int T, int hd, double theta, std::vector<float>& table);
 
 // Vision encoder (spec b.4): a grid_h x grid_w image, tokens row-major; pair j < hd/4 uses the row
 // and frequency 2j, pair hd/4 + j the column and frequency 2j+1.

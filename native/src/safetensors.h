@@ -45,7 +45,6 @@ class SafetensorsFile {
   const std::string& path() const { return path_; }
   const TensorView* find(const std::string& name) const;  // nullptr if absent
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
-  size_t file_size() const { return size_; }
 
  private:
   SafetensorsFile() = default;
