@@ -61,7 +61,7 @@ async function pageExample(task: 'sketch' | 'screenshot', rng: Rng, renderer: Re
   }
   if (task === 'sketch') {
     const style = randomSketchStyle(rng.fork('style'), unseen);
-    const outWidth = Math.round(Math.max(320, Math.min(1280, viewport * rng.range(0.7, 1.8))));
+    const outWidth = Math.round(Math.max(320, Math.min(1280, viewport * rng.range(0.55, 1.4))));
     const sketch = await renderSketch(measure, style, outWidth, rng.fork('sketch'));
     return { task, png: sketch.png, target: html, width: sketch.width, height: sketch.height, viewport, lang: page.lang, style, words: sketch.words };
   }

@@ -18,7 +18,7 @@ export type Split = (typeof SPLITS)[number];
 export const TASK_MIX: Record<Task, number> = { sketch: 0.55, screenshot: 0.15, chart: 0.3 };
 
 /** Bumped whenever a change to the generator changes its output for the same seed. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 export interface IndexLine {
   id: string;
@@ -72,8 +72,12 @@ export async function generate(options: GenerateOptions): Promise<number> {
   const dir = path.join(options.out, options.split);
   mkdirSync(dir, { recursive: true });
   const have = new Set(readIndex(dir).map((l) => l.id));
-  const todo: [Task, number][] = [];
-  for (const [task, n] of taskCounts(options.count, options.tasks)) for (let i = 0; i < n; i++) if (!have.has(exampleId(task, i))) todo.push([task, i]);
+  // Tasks interleaved in proportion, so that a split read while it grows is already mixed.
+  const todo: [Task, number][] = taskCounts(options.count, options.tasks)
+    .flatMap(([task, n]) => Array.from({ length: n }, (_, i): [Task, number, number] => [task, i, (i + 0.5) / n]))
+    .sort((a, b) => a[2] - b[2])
+    .filter(([task, i]) => !have.has(exampleId(task, i)))
+    .map(([task, i]) => [task, i]);
   if (todo.length === 0) return 0;
   const renderer = todo.some(([t]) => t !== 'chart') ? await Renderer.start(options.concurrency ?? 2) : undefined;
   const unseen = options.split === 'eval-unseen';

@@ -46,20 +46,18 @@ function lighting(strength: number, w: number, h: number, rng: Rng): string {
   return `<defs><linearGradient id="shade" gradientTransform="rotate(${angle.toFixed(0)} 0.5 0.5)"><stop offset="0" stop-color="#000" stop-opacity="${(strength * 0.45).toFixed(2)}"/><stop offset="0.6" stop-color="#000" stop-opacity="0"/></linearGradient><radialGradient id="rim" cx="0.5" cy="0.5" r="0.75"><stop offset="0.6" stop-color="#3a3020" stop-opacity="0"/><stop offset="1" stop-color="#3a3020" stop-opacity="${rim}"/></radialGradient></defs><rect width="${w}" height="${h}" fill="url(#shade)"/><rect width="${w}" height="${h}" fill="url(#rim)"/>`;
 }
 
-/** Adds paper fibre (coarse) and sensor grain (fine) to raw RGB pixels, in place. */
-function addGrain(rgb: Buffer, w: number, h: number, sigma: number, rng: Rng): void {
-  const cell = 6;
-  const cw = Math.ceil(w / cell) + 1;
-  const coarse = Float32Array.from({ length: cw * (Math.ceil(h / cell) + 1) }, () => rng.normal() * sigma * 0.6);
-  for (let y = 0; y < h; y++) {
-    const row = Math.floor(y / cell) * cw;
-    for (let x = 0; x < w; x++) {
-      const grain = coarse[row + Math.floor(x / cell)] + (rng.next() - 0.5) * sigma;
-      const i = (y * w + x) * 3;
-      rgb[i] = Math.max(0, Math.min(255, rgb[i] + grain));
-      rgb[i + 1] = Math.max(0, Math.min(255, rgb[i + 1] + grain));
-      rgb[i + 2] = Math.max(0, Math.min(255, rgb[i + 2] + grain));
-    }
+/** Adds paper fibre (soft blotches, upscaled smoothly by sharp) and sensor grain to raw RGB pixels. */
+async function addGrain(rgb: Buffer, w: number, h: number, sigma: number, rng: Rng): Promise<void> {
+  const cw = Math.ceil(w / 6);
+  const ch = Math.ceil(h / 6);
+  const small = Buffer.from(Array.from({ length: cw * ch }, () => Math.max(0, Math.min(255, 128 + rng.normal() * sigma * 0.6))));
+  const coarse = await sharp(small, { raw: { width: cw, height: ch, channels: 1 } }).resize(w, h, { kernel: 'cubic' }).raw().toBuffer();
+  for (let p = 0; p < w * h; p++) {
+    const grain = coarse[p] - 128 + (rng.next() - 0.5) * sigma;
+    const i = p * 3;
+    rgb[i] = Math.max(0, Math.min(255, rgb[i] + grain));
+    rgb[i + 1] = Math.max(0, Math.min(255, rgb[i + 1] + grain));
+    rgb[i + 2] = Math.max(0, Math.min(255, rgb[i + 2] + grain));
   }
 }
 
@@ -84,11 +82,11 @@ export async function renderSketch(page: PageMeasure, style: SketchStyle, width:
     '</svg>',
   ].join('');
   const raw = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer();
-  addGrain(raw, w, h, style.noise, rng);
+  await addGrain(raw, w, h, style.noise, rng);
   let image = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
   if (style.blur > 0.3) image = image.blur(style.blur);
   if (style.jpeg) image = sharp(await image.jpeg({ quality: style.jpeg }).toBuffer());
   // A 64-colour palette keeps a grainy sketch near 200 KB instead of 1 MB, with no visible change.
-  const png = await image.png({ palette: true, colours: 64, dither: 0.5 }).toBuffer();
+  const png = await image.png({ palette: true, colours: 64, dither: 0.5, effort: 1 }).toBuffer();
   return { png, width: w, height: h, words: drawing.words };
 }

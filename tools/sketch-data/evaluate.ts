@@ -1,0 +1,179 @@
+// Evaluation of a sketch/chart model on the held-out splits (npm run eval:sketch):
+//   node --import tsx tools/sketch-data/evaluate.ts [--data DIR] [--splits eval,eval-unseen]
+//     [--model DIR | --predictions FILE] [--limit N] [--out DIR] [--pictures N]
+// Prints one table (rows: split × task) with the model's scores beside the best constant
+// answer's, writes report.json, the model's answers (predictions.jsonl, which --predictions
+// reads back) and side-by-side pictures (input | target | output) to --out.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Renderer } from './browser';
+import { TASKS, type Task } from './examples';
+import { readIndex, SPLITS, type Split } from './generate';
+import { startModel } from './model-runner';
+import { sideBySide } from './pictures';
+import { hashSeed, Rng } from './random';
+import { formatTable, summarize, type Row } from './report';
+import { Scorer, targetText, type Example, type ExampleScore } from './scoring';
+
+export interface EvaluateOptions {
+  data: string;
+  splits: readonly Split[];
+  /** At most this many examples per split and task. */
+  limit?: number;
+  model?: string;
+  /** JSONL of {"split","id","output"}: score these answers instead of running a model. */
+  predictions?: string;
+  out: string;
+  pictures: number;
+  /** Training targets tried as the constant answer, and training examples they are tried on. */
+  constantCandidates: number;
+  constantPool: number;
+  log?: (line: string) => void;
+}
+
+export interface Evaluation {
+  rows: Row[];
+  table: string;
+}
+
+export function predictionKey(split: string, id: string): string {
+  return `${split}/${id}`;
+}
+
+function readPredictions(file: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const p = JSON.parse(line) as { split: string; id: string; output: string };
+    map.set(predictionKey(p.split, p.id), p.output);
+  }
+  return map;
+}
+
+/** Examples per (split, task), the first `limit` of each in id order. */
+function examplesOf(data: string, split: Split, limit?: number): Map<Task, Example[]> {
+  const dir = path.join(data, split);
+  const byTask = new Map<Task, Example[]>();
+  for (const line of readIndex(dir)) {
+    const list = byTask.get(line.task) ?? [];
+    if (limit === undefined || list.length < limit) list.push({ dir, line });
+    byTask.set(line.task, list);
+  }
+  return byTask;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }));
+  return out;
+}
+
+export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
+  const log = options.log ?? (() => undefined);
+  mkdirSync(path.join(options.out, 'pictures'), { recursive: true });
+  const splits = options.splits.map((split) => ({ split, byTask: examplesOf(options.data, split, options.limit) }));
+  const tasks = TASKS.filter((t) => splits.some((s) => s.byTask.has(t)));
+  const renderer = tasks.some((t) => t !== 'chart') ? await Renderer.start(2) : undefined;
+  const scorer = new Scorer(renderer);
+  try {
+    const predictions = options.predictions ? readPredictions(options.predictions) : new Map<string, string>();
+    if (!options.predictions) {
+      const model = await startModel(options.model);
+      log(`model: ${model.model}`);
+      const file = path.join(options.out, 'predictions.jsonl');
+      writeFileSync(file, '');
+      try {
+        for (const { split, byTask } of splits) {
+          for (const ex of [...byTask.values()].flat()) {
+            const output = await model.answer(ex.line.task, path.join(ex.dir, ex.line.image));
+            predictions.set(predictionKey(split, ex.line.id), output);
+            appendFileSync(file, `${JSON.stringify({ split, id: ex.line.id, output })}\n`);
+          }
+        }
+      } finally {
+        await model.close();
+      }
+    }
+    const constants = new Map<Task, string>();
+    const train = readIndex(path.join(options.data, 'train'));
+    for (const task of tasks) {
+      const examples = train.filter((l) => l.task === task).map((line) => ({ dir: path.join(options.data, 'train'), line }));
+      if (examples.length === 0) {
+        log(`no ${task} examples in the training split: the constant answer for ${task} is empty`);
+        constants.set(task, '');
+        continue;
+      }
+      constants.set(task, await scorer.bestConstant(examples, new Rng(hashSeed('constant', task)), options.constantCandidates, options.constantPool));
+      log(`constant answer for ${task} chosen from ${Math.min(examples.length, options.constantCandidates)} training targets`);
+    }
+    const rows: Row[] = [];
+    for (const { split, byTask } of splits) {
+      for (const task of tasks) {
+        const examples = byTask.get(task);
+        if (!examples?.length) continue;
+        const constant = constants.get(task)!;
+        const scored = await mapLimit(examples, 4, async (ex, i): Promise<[ExampleScore, ExampleScore]> => {
+          const output = predictions.get(predictionKey(split, ex.line.id)) ?? '';
+          if (i < options.pictures) {
+            const input = readFileSync(path.join(ex.dir, ex.line.image));
+            const page = renderer && task !== 'chart' ? { renderer, width: ex.line.viewport! } : undefined;
+            await sideBySide(path.join(options.out, 'pictures', `${split}-${ex.line.id}.png`), input, targetText(ex), output, page);
+          }
+          return Promise.all([scorer.score(ex, output), scorer.score(ex, constant)]);
+        });
+        rows.push({ split, task, n: examples.length, model: summarize(scored.map((s) => s[0])), constant: summarize(scored.map((s) => s[1])) });
+        log(`scored ${split}/${task}: ${examples.length} examples`);
+      }
+    }
+    const table = formatTable(rows);
+    writeFileSync(path.join(options.out, 'report.json'), `${JSON.stringify({ rows, constants: Object.fromEntries(constants) }, null, 1)}\n`);
+    writeFileSync(path.join(options.out, 'report.txt'), `${table}\n`);
+    return { rows, table };
+  } finally {
+    await renderer?.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string', default: '/work/data/sketch' },
+      splits: { type: 'string', default: 'eval,eval-unseen' },
+      model: { type: 'string' },
+      predictions: { type: 'string' },
+      limit: { type: 'string' },
+      out: { type: 'string' },
+      pictures: { type: 'string', default: '12' },
+      'constant-candidates': { type: 'string', default: '24' },
+      'constant-pool': { type: 'string', default: '48' },
+    },
+  });
+  const splits = values.splits.split(',') as Split[];
+  for (const s of splits) if (!SPLITS.includes(s) || !existsSync(path.join(values.data, s, 'index.jsonl'))) throw new Error(`no split "${s}" in ${values.data}`);
+  const result = await evaluate({
+    data: values.data,
+    splits,
+    model: values.model,
+    predictions: values.predictions,
+    limit: values.limit === undefined ? undefined : Number(values.limit),
+    out: values.out ?? path.join(values.data, 'eval-out'),
+    pictures: Number(values.pictures),
+    constantCandidates: Number(values['constant-candidates']),
+    constantPool: Number(values['constant-pool']),
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  process.stdout.write(`${result.table}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
