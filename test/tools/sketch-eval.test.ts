@@ -19,18 +19,23 @@ import { hashSeed, Rng } from '../../tools/sketch-data/random';
 import { Scorer, targetText, type Example } from '../../tools/sketch-data/scoring';
 
 let root = '';
+let renderer: Renderer;
 let evalSet: Example[] = [];
 let trainSet: Example[] = [];
 
 before(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'sketch-eval-'));
-  await generate({ out: root, split: 'train', count: 8, seed: 3, tasks: ['sketch', 'chart'] });
-  await generate({ out: root, split: 'eval', count: 5, seed: 4, tasks: ['sketch', 'chart'] });
+  renderer = await Renderer.start(2);
+  await generate({ out: root, split: 'train', count: 6, seed: 3, tasks: ['sketch', 'chart'], renderer });
+  await generate({ out: root, split: 'eval', count: 5, seed: 4, tasks: ['sketch', 'chart'], renderer });
   evalSet = readIndex(path.join(root, 'eval')).map((line) => ({ dir: path.join(root, 'eval'), line }));
   trainSet = readIndex(path.join(root, 'train')).map((line) => ({ dir: path.join(root, 'train'), line }));
 });
 
-after(() => rm(root, { recursive: true, force: true }));
+after(async () => {
+  await renderer?.close();
+  await rm(root, { recursive: true, force: true });
+});
 
 function box(x: number, y: number, w: number, h: number, kind: PageBox['kind'] = 'text'): PageBox {
   return { x, y, w, h, kind, tag: 'p', depth: 0, border: [false, false, false, false], fill: false, dark: false, radius: 0, runs: [] };
@@ -60,7 +65,7 @@ test('targets scored against themselves are perfect, with the constant answer be
   const predictions = path.join(root, 'self.jsonl');
   writeFileSync(predictions, evalSet.map((ex) => JSON.stringify({ split: 'eval', id: ex.line.id, output: targetText(ex) })).join('\n'));
   const out = path.join(root, 'out');
-  const { rows, table } = await evaluate({ data: root, splits: ['eval'], predictions, out, pictures: 1, constantCandidates: 3, constantPool: 3 });
+  const { rows, table } = await evaluate({ data: root, splits: ['eval'], predictions, out, pictures: 1, constantCandidates: 2, constantPool: 2, renderer });
   const sketch = rows.find((r) => r.task === 'sketch')!;
   const chart = rows.find((r) => r.task === 'chart')!;
   assert.deepEqual([sketch.n, chart.n], [3, 2]);
@@ -76,42 +81,32 @@ test('targets scored against themselves are perfect, with the constant answer be
 });
 
 test('the best constant answer scores at least as well as every other candidate on the training pool', async () => {
-  const renderer = await Renderer.start(2);
-  try {
-    const scorer = new Scorer(renderer);
-    const pages = trainSet.filter((ex) => ex.line.task === 'sketch');
-    const chosen = await scorer.bestConstant(pages, new Rng(hashSeed('t')), 2, 2);
-    const shuffled = new Rng(hashSeed('t')).shuffle(pages);
-    const mean = async (text: string) => (await Promise.all(shuffled.slice(2, 4).map((ex) => scorer.primary(ex, text)))).reduce((a, b) => a + b, 0) / 2;
-    for (const candidate of shuffled.slice(0, 2)) assert.ok((await mean(chosen)) >= (await mean(targetText(candidate))));
-  } finally {
-    await renderer.close();
-  }
+  const scorer = new Scorer(renderer);
+  const pages = trainSet.filter((ex) => ex.line.task === 'sketch');
+  const chosen = await scorer.bestConstant(pages, new Rng(hashSeed('t')), 2, 2);
+  const shuffled = new Rng(hashSeed('t')).shuffle(pages);
+  const mean = async (text: string) => (await Promise.all(shuffled.slice(2, 4).map((ex) => scorer.primary(ex, text)))).reduce((a, b) => a + b, 0) / 2;
+  for (const candidate of shuffled.slice(0, 2)) assert.ok((await mean(chosen)) >= (await mean(targetText(candidate))));
 });
 
 test('damaged answers score lower: a dropped section, lost words, values off by 10%, a wrong label', async () => {
-  const renderer = await Renderer.start(2);
-  try {
-    const scorer = new Scorer(renderer);
-    const page = evalSet.find((ex) => ex.line.task === 'sketch')!;
-    const html = targetText(page);
-    const damaged = html.replace(/<main>\n[\s\S]*?\n<\/section>\n/, '<main>\n');
-    assert.notEqual(damaged, html, 'the first section was dropped');
-    const score = await scorer.score(page, damaged);
-    assert.equal(score.valid, true);
-    assert.ok(score.iou! > 0 && score.iou! < 0.95, `IoU ${score.iou}`);
-    assert.ok(score.recall! < 1, `recall ${score.recall}`);
-    assert.equal((await scorer.score(page, html.replace('<!DOCTYPE html>\n', ''))).valid, false, 'a missing doctype is a parse error');
+  const scorer = new Scorer(renderer);
+  const page = evalSet.find((ex) => ex.line.task === 'sketch')!;
+  const html = targetText(page);
+  const damaged = html.replace(/<main>\n[\s\S]*?\n<\/section>\n/, '<main>\n');
+  assert.notEqual(damaged, html, 'the first section was dropped');
+  const score = await scorer.score(page, damaged);
+  assert.equal(score.valid, true);
+  assert.ok(score.iou! > 0 && score.iou! < 0.95, `IoU ${score.iou}`);
+  assert.ok(score.recall! < 1, `recall ${score.recall}`);
+  assert.equal((await scorer.score(page, html.replace('<!DOCTYPE html>\n', ''))).valid, false, 'a missing doctype is a parse error');
 
-    const chart = evalSet.find((ex) => ex.line.task === 'chart')!.line.chart!;
-    const off = { ...chart, series: chart.series.map((s, j) => ({ ...s, values: s.values.map((v) => (v !== null && j === 0 ? v * 1.1 + 1 : v)) })) };
-    const first = chart.series[0].values.filter((v) => v !== null).length;
-    const s1 = scoreChart(chart, chartCsv(off));
-    assert.equal(s1.values - s1.valuesWithin5, first, 'every value of the first series is out');
-    const relabelled = chartCsv({ ...chart, xLabel: `${chart.xLabel}x` });
-    const s2 = scoreChart(chart, relabelled);
-    assert.deepEqual([s2.labels - s2.labelsExact, s2.valuesWithin5], [1, s2.values]);
-  } finally {
-    await renderer.close();
-  }
+  const chart = evalSet.find((ex) => ex.line.task === 'chart')!.line.chart!;
+  const off = { ...chart, series: chart.series.map((s, j) => ({ ...s, values: s.values.map((v) => (v !== null && j === 0 ? v * 1.1 + 1 : v)) })) };
+  const first = chart.series[0].values.filter((v) => v !== null).length;
+  const s1 = scoreChart(chart, chartCsv(off));
+  assert.equal(s1.values - s1.valuesWithin5, first, 'every value of the first series is out');
+  const relabelled = chartCsv({ ...chart, xLabel: `${chart.xLabel}x` });
+  const s2 = scoreChart(chart, relabelled);
+  assert.deepEqual([s2.labels - s2.labelsExact, s2.valuesWithin5], [1, s2.values]);
 });

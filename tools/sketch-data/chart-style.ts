@@ -44,7 +44,8 @@ export function randomChartStyle(rng: Rng, unseen: boolean, kind: string): Chart
     font: unseen ? 'DejaVu Serif' : 'DejaVu Sans',
     grid: unseen ? 'none' : rng.pick(['solid', 'dashed', 'none'] as const),
     legend: rng.pick(['top', 'right', 'bottom'] as const),
-    valueLabels: rng.chance(kind === 'pie' ? 0.85 : 0.5),
+    // Printed values are what makes a table exact; charts without them are read off the axis.
+    valueLabels: rng.chance(kind === 'pie' ? 0.85 : kind === 'scatter' ? 0.3 : 0.65),
     outline: unseen,
     horizontal: kind === 'bar' && rng.chance(0.3),
     markers: rng.pick(['circle', 'square', 'none'] as const),

@@ -29,6 +29,8 @@ export interface EvaluateOptions {
   /** Training targets tried as the constant answer, and training examples they are tried on. */
   constantCandidates: number;
   constantPool: number;
+  /** A browser to reuse (left open); by default one is started and closed. */
+  renderer?: Renderer;
   log?: (line: string) => void;
 }
 
@@ -79,7 +81,8 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   mkdirSync(path.join(options.out, 'pictures'), { recursive: true });
   const splits = options.splits.map((split) => ({ split, byTask: examplesOf(options.data, split, options.limit) }));
   const tasks = TASKS.filter((t) => splits.some((s) => s.byTask.has(t)));
-  const renderer = tasks.some((t) => t !== 'chart') ? await Renderer.start(2) : undefined;
+  const own = !options.renderer && tasks.some((t) => t !== 'chart');
+  const renderer = options.renderer ?? (own ? await Renderer.start(2) : undefined);
   const scorer = new Scorer(renderer);
   try {
     const predictions = options.predictions ? readPredictions(options.predictions) : new Map<string, string>();
@@ -136,7 +139,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     writeFileSync(path.join(options.out, 'report.txt'), `${table}\n`);
     return { rows, table };
   } finally {
-    await renderer?.close();
+    if (own) await renderer?.close();
   }
 }
 

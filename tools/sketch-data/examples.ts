@@ -11,6 +11,7 @@ import type { PageMeasure } from './page-boxes';
 import { randomPage } from './page';
 import { pageHtml } from './page-html';
 import type { Rng } from './random';
+import { CAP_PER_EM, LEGIBLE } from './legibility';
 import { renderSketch } from './sketch-render';
 import { randomSketchStyle } from './sketch-style';
 import { NEUTRAL_THEME, randomTheme } from './stylesheet';
@@ -42,9 +43,13 @@ function maxHeight(width: number): number {
   return width < 600 ? width * 2.2 : width < 900 ? width * 1.6 : width * 1.25;
 }
 
-/** Every word of the page's visible text (for a screenshot, all of it is legible). */
+/** Every word of a page's visible text that is legible in its screenshot (the screenshot's own scale cancels out). */
 export function visibleWords(measure: PageMeasure): string[] {
-  return measure.boxes.flatMap((b) => [...b.runs.map((r) => r.text), b.control?.text ?? '']).flatMap((t) => t.split(' ').filter(Boolean));
+  const minFont = (LEGIBLE.capHeight / CAP_PER_EM) * (Math.max(measure.width, measure.height) / LEGIBLE.longestSide);
+  const controlFont = 16;
+  return measure.boxes
+    .flatMap((b) => [...b.runs.filter((r) => r.fontSize >= minFont).map((r) => r.text), controlFont >= minFont ? (b.control?.text ?? '') : ''])
+    .flatMap((t) => t.split(' ').filter(Boolean));
 }
 
 async function pageExample(task: 'sketch' | 'screenshot', rng: Rng, renderer: Renderer, unseen: boolean): Promise<Example> {

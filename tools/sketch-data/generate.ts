@@ -18,7 +18,7 @@ export type Split = (typeof SPLITS)[number];
 export const TASK_MIX: Record<Task, number> = { sketch: 0.55, screenshot: 0.15, chart: 0.3 };
 
 /** Bumped whenever a change to the generator changes its output for the same seed. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export interface IndexLine {
   id: string;
@@ -65,6 +65,8 @@ export interface GenerateOptions {
   seed: number;
   tasks: readonly Task[];
   concurrency?: number;
+  /** A browser to reuse (left open); by default one is started and closed. */
+  renderer?: Renderer;
   log?: (line: string) => void;
 }
 
@@ -79,7 +81,8 @@ export async function generate(options: GenerateOptions): Promise<number> {
     .filter(([task, i]) => !have.has(exampleId(task, i)))
     .map(([task, i]) => [task, i]);
   if (todo.length === 0) return 0;
-  const renderer = todo.some(([t]) => t !== 'chart') ? await Renderer.start(options.concurrency ?? 2) : undefined;
+  const own = !options.renderer && todo.some(([t]) => t !== 'chart');
+  const renderer = options.renderer ?? (own ? await Renderer.start(options.concurrency ?? 2) : undefined);
   const unseen = options.split === 'eval-unseen';
   const done = new Map<number, IndexLine>();
   let flushed = 0;
@@ -109,7 +112,7 @@ export async function generate(options: GenerateOptions): Promise<number> {
   try {
     await Promise.all(Array.from({ length: options.concurrency ?? 2 }, worker));
   } finally {
-    await renderer?.close();
+    if (own) await renderer?.close();
   }
   return todo.length;
 }

@@ -18,6 +18,8 @@ export interface Placement {
   scale: number;
   dx: number;
   dy: number;
+  /** Smallest capital height, in output pixels, that still counts as legible. */
+  legible: number;
 }
 
 class Sketcher {
@@ -31,12 +33,21 @@ class Sketcher {
     private readonly rng: Rng,
     private readonly style: SketchStyle,
     private readonly at: Placement,
+    private readonly pageWidth: number,
   ) {
     this.font = loadFont(style.font);
   }
 
   private px(x: number, y: number): Point {
     return [this.at.dx + x * this.at.scale, this.at.dy + y * this.at.scale];
+  }
+
+  /** A box as a hand puts it down: off by up to ~1% of the page (less for small boxes), never to scale. */
+  private loosely(r: Rect): Rect {
+    const e = Math.min(this.style.imprecision * this.pageWidth, 0.15 * Math.min(r.w, r.h));
+    const dx = this.rng.range(-e, e);
+    const dy = this.rng.range(-e, e) * 0.6;
+    return { x: r.x + dx, y: r.y + dy, w: Math.max(4, r.w + this.rng.range(-e, e)), h: Math.max(4, r.h + this.rng.range(-e, e) * 0.6) };
   }
 
   /** Resamples a stroke every few pixels and bends it with a slow random drift and a little tremor. */
@@ -67,7 +78,8 @@ class Sketcher {
   }
 
   /** A box as four separate strokes (a hand lifts the pen at corners), or one rounded loop. */
-  private box(r: Rect, sides: readonly boolean[] = [true, true, true, true], radius = 0): void {
+  private box(exact: Rect, sides: readonly boolean[] = [true, true, true, true], radius = 0): void {
+    const r = this.loosely(exact);
     const [x0, y0] = this.px(r.x, r.y);
     const [x1, y1] = this.px(r.x + r.w, r.y + r.h);
     if (radius > 3 && sides.every(Boolean)) {
@@ -142,7 +154,7 @@ class Sketcher {
         (run.bold ? this.heavy : this.strokes).push(this.wobbly(tilted, 0.2));
       }
       if (underline) this.line([x, baseline + size * 0.25], [x + Math.min(natural, w * 1.1), baseline + size * 0.25 + (Math.min(natural, w) * tilt)], 2);
-      this.words.push(...taken);
+      if (size >= this.at.legible) this.words.push(...taken);
     }
   }
 
@@ -245,7 +257,7 @@ class Sketcher {
 }
 
 export function drawSketch(page: PageMeasure, style: SketchStyle, at: Placement, rng: Rng): SketchDrawing {
-  const sketcher = new Sketcher(rng, style, at);
+  const sketcher = new Sketcher(rng, style, at, page.width);
   const cells = page.boxes.filter((b) => b.kind === 'cell');
   for (const box of page.boxes) sketcher.draw(box, cells);
   return { paths: sketcher.svg(), words: sketcher.words };

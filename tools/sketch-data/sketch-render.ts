@@ -1,6 +1,7 @@
 // A sketch drawing put on paper and "photographed": paper colour and ruling, a slight rotation of
 // the sheet, uneven light, grain, sometimes blur and JPEG loss; encoded as PNG with sharp.
 import sharp from 'sharp';
+import { LEGIBLE } from './legibility';
 import type { PageMeasure } from './page-boxes';
 import type { Rng } from './random';
 import { drawSketch, type Placement } from './sketch-draw';
@@ -67,7 +68,9 @@ function placement(page: PageMeasure, width: number, rng: Rng): Placement & { w:
   const margin = Math.round(width * rng.range(0.02, 0.06));
   const pageW = Math.max(300, Math.min(width - 2 * margin, 1600 / aspect, Math.sqrt(1.4e6 / aspect)));
   const scale = pageW / page.width;
-  return { scale, dx: margin, dy: margin, w: Math.round(pageW + 2 * margin), h: Math.round(page.height * scale + 2 * margin) };
+  const w = Math.round(pageW + 2 * margin);
+  const h = Math.round(page.height * scale + 2 * margin);
+  return { scale, dx: margin, dy: margin, w, h, legible: LEGIBLE.capHeight * (Math.max(w, h) / LEGIBLE.longestSide) };
 }
 
 export async function renderSketch(page: PageMeasure, style: SketchStyle, width: number, rng: Rng): Promise<SketchImage> {

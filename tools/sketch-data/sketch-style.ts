@@ -19,6 +19,8 @@ export interface SketchStyle {
   wobble: number;
   /** Share of paragraphs written out in words (the rest are scribbles); short labels are almost always written. */
   writeText: number;
+  /** How far off the drawn boxes are, as a share of the page width. */
+  imprecision: number;
   /** How unwritten text is drawn. */
   scribble: 'wave' | 'loops' | 'zigzag';
   /** Letter size relative to the rendered text. */
@@ -60,6 +62,7 @@ export function randomSketchStyle(rng: Rng, unseen: boolean): SketchStyle {
     font: rng.pick(unseen ? UNSEEN_FONTS : TRAIN_FONTS),
     wobble: Number((unseen ? rng.range(1.5, 3.5) : rng.range(0.4, 2.2)).toFixed(2)),
     writeText: Number(rng.pick([0.2, 0.5, 0.8, 1, 1]).toFixed(2)),
+    imprecision: Number(rng.range(0, 0.008).toFixed(4)),
     scribble: rng.pick(['wave', 'loops', 'zigzag'] as const),
     letterScale: Number(rng.range(0.9, 1.35).toFixed(2)),
     paper: rng.pick(unseen ? UNSEEN_PAPERS : TRAIN_PAPERS),
