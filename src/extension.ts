@@ -33,7 +33,13 @@ export function activate(extension: vscode.ExtensionContext): void {
   const settings = ctx.own(new Settings());
   const status = ctx.own(new StatusBar());
   const backends = ctx.own(new BackendFactory(settings, extension.secrets, log));
-  ctx.own(backends.onDidChangeIdentity((identity) => status.setModel(identity?.label ?? 'model not loaded')));
+  ctx.own(
+    backends.onDidChangeIdentity((identity) => {
+      status.setModel(identity?.label ?? 'model not loaded');
+      if (!identity) status.setBackend(undefined);
+    }),
+  );
+  ctx.own(backends.onDidLoad((loadedOn) => status.setBackend(loadedOn)));
   const runner = new GenerationRunner(backends, status, log);
 
   const preview = ctx.own(new PreviewPanel(extension.extensionUri));

@@ -8,10 +8,11 @@ import { assertFits, assessFit, findModels, pickModel, type ModelCandidate } fro
 import type { GenerationBackend } from '../service/generation-backend';
 import { RemoteBackend } from '../service/remote-backend';
 import { WorkerClient } from '../service/worker-client';
+import type { LoadedModel } from '../worker/protocol';
 import { COMMANDS } from './command-ids';
 import { UserError } from './errors';
 import type { Settings } from './settings';
-import { effectiveBackend, type PixtralSettings } from './settings-values';
+import type { BackendSetting, PixtralSettings } from './settings-values';
 
 /** Which model answers, for the status bar and for cache keys (explanation-cache.ts). */
 export interface ModelIdentity {
@@ -24,6 +25,12 @@ export interface ModelIdentity {
 export interface ActiveBackend {
   backend: GenerationBackend;
   identity: ModelIdentity;
+}
+
+/** A local model just loaded: the backend the setting asked for, and what the worker runs it on. */
+export interface LoadedOn {
+  requested: BackendSetting;
+  model: LoadedModel;
 }
 
 /** SecretStorage key of a remote endpoint's API key: one key per endpoint origin. */
@@ -43,6 +50,11 @@ export class BackendFactory implements vscode.Disposable {
   private readonly identityChanged = new vscode.EventEmitter<ModelIdentity | undefined>();
   /** Fires when a backend was created (with its identity) or dropped after a settings change. */
   readonly onDidChangeIdentity = this.identityChanged.event;
+  private readonly loadedEmitter = new vscode.EventEmitter<LoadedOn>();
+  /** Fires each time the local worker has loaded the model. */
+  readonly onDidLoad = this.loadedEmitter.event;
+  /** Requested backends whose fallback was already shown: a notification once per session each. */
+  private readonly fallbacksShown = new Set<BackendSetting>();
 
   constructor(
     private readonly settings: Settings,
@@ -97,23 +109,41 @@ export class BackendFactory implements vscode.Disposable {
   }
 
   private async create(values: PixtralSettings): Promise<ActiveBackend> {
-    if (effectiveBackend(values.backend) === 'remote') return this.createRemote(values);
-    if (values.backend === 'cuda' || values.backend === 'webgpu') {
-      this.log.warn(`backend "${values.backend}" is not available yet; running on the CPU`);
-    }
+    const requested = values.backend;
+    if (requested === 'remote') return this.createRemote(values);
     const model = await findLocalModel(values.modelFolder);
-    const fit = assertFits(assessFit({ dims: model.check.dims!, contextLength: values.contextLength }));
-    this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens)`);
     const backend = new WorkerClient({
       model: model.dir,
-      load: { contextLength: values.contextLength },
+      load: { contextLength: values.contextLength, backend: requested, kvCache: values.kvCache },
       onLog: (text) => this.log.debug(`[worker] ${text.trimEnd()}`),
+      onLoaded: (loaded) => this.loaded({ requested, model: loaded }),
     });
+    // The engine's own plan of the load (asked of the worker: native code never runs in the
+    // extension host); nothing is loaded when it cannot fit.
+    let fit;
+    try {
+      fit = assertFits(assessFit({ dims: model.check.dims!, plan: await backend.plan(), contextLength: values.contextLength }));
+    } catch (err) {
+      void backend.dispose();
+      throw err;
+    }
+    this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens, KV cache ${values.kvCache}, backend ${requested})`);
     const name = model.repo ? model.repo.split('/').pop()! : model.dir.split(/[\\/]/).filter(Boolean).pop()!;
     return {
       backend,
       identity: { label: name, key: JSON.stringify(['local', model.dir, model.commit ?? '', fit.precision]) },
     };
+  }
+
+  private loaded(event: LoadedOn): void {
+    const fallback = event.model.backendFallback;
+    this.log.info(`model loaded on ${event.model.backend}${fallback ? `: ${fallback}` : ''}`);
+    this.loadedEmitter.fire(event);
+    if (!fallback || this.fallbacksShown.has(event.requested)) return;
+    this.fallbacksShown.add(event.requested);
+    void vscode.window.showWarningMessage(`Pixtral: ${fallback}`, 'Backend Setting').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'pixtral.backend');
+    });
   }
 
   private async createRemote(values: PixtralSettings): Promise<ActiveBackend> {
@@ -129,15 +159,15 @@ export class BackendFactory implements vscode.Disposable {
     this.reset('extension shutting down');
     this.listener.dispose();
     this.identityChanged.dispose();
+    this.loadedEmitter.dispose();
   }
 }
 
 /** The settings that decide which backend answers; any change to them makes a new one. */
 function configOf(values: PixtralSettings): string {
-  const where = effectiveBackend(values.backend);
-  return where === 'remote'
-    ? JSON.stringify([where, values.remoteEndpoint, values.remoteModel])
-    : JSON.stringify([where, values.modelFolder, values.contextLength]);
+  return values.backend === 'remote'
+    ? JSON.stringify(['remote', values.remoteEndpoint, values.remoteModel])
+    : JSON.stringify([values.backend, values.modelFolder, values.contextLength]);
 }
 
 /** The model the settings name, or the first complete one found; a UserError says what to do. */

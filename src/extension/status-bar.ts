@@ -1,6 +1,7 @@
-// The status bar item: which model answers, what it is doing, and how fast it generated last.
-// Clicking it cancels while busy and picks a model otherwise.
+// The status bar item: which model answers, on which backend, what it is doing, and how fast it
+// generated last. Clicking it cancels while busy and picks a model otherwise.
 import * as vscode from 'vscode';
+import type { LoadedOn } from './backend-factory';
 import { BUSY_CONTEXT_KEY, COMMANDS } from './command-ids';
 
 export type ActivityState = { kind: 'idle' } | { kind: 'busy'; detail: string } | { kind: 'error'; detail: string };
@@ -10,6 +11,7 @@ export class StatusBar implements vscode.Disposable {
   private model = 'no model';
   private state: ActivityState = { kind: 'idle' };
   private tokensPerSecond: number | undefined;
+  private loadedOn: LoadedOn | undefined;
 
   constructor() {
     this.item.name = 'Pixtral';
@@ -25,6 +27,12 @@ export class StatusBar implements vscode.Disposable {
   setState(state: ActivityState): void {
     this.state = state;
     void vscode.commands.executeCommand('setContext', BUSY_CONTEXT_KEY, state.kind === 'busy');
+    this.render();
+  }
+
+  /** The backend the local model runs on; undefined once that model is released. */
+  setBackend(loadedOn: LoadedOn | undefined): void {
+    this.loadedOn = loadedOn;
     this.render();
   }
 
@@ -47,10 +55,12 @@ export class StatusBar implements vscode.Disposable {
       this.item.command = COMMANDS.showLog;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     } else {
-      this.item.text = `$(eye) Pixtral: ${this.model}${speed}`;
-      this.item.tooltip = 'Pixtral is idle. Click to select a model.';
+      const fallback = this.loadedOn?.model.backendFallback;
+      const backend = this.loadedOn ? ` · ${this.loadedOn.model.backend}${fallback ? ` instead of ${this.loadedOn.requested}` : ''}` : '';
+      this.item.text = `${fallback ? '$(warning)' : '$(eye)'} Pixtral: ${this.model}${backend}${speed}`;
+      this.item.tooltip = `${fallback ? `${fallback}\n` : ''}Pixtral is idle. Click to select a model.`;
       this.item.command = COMMANDS.selectModel;
-      this.item.backgroundColor = undefined;
+      this.item.backgroundColor = fallback ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     }
   }
 

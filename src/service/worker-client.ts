@@ -17,6 +17,7 @@ import {
   type WorkerRequestBody,
   type WorkerStats,
 } from '../worker/protocol';
+import type { MemoryPlan } from '../engine/native';
 import { AsyncChannel } from './async-channel';
 import { cancelledBeforeStart, GenerationError, type GenerateOptions, type GenerationBackend, type GenerationEvent } from './generation-backend';
 
@@ -26,6 +27,8 @@ export interface WorkerClientOptions {
   load?: LoadOptions;
   /** Receives the worker's stdout/stderr (native logs); it never goes to our stdout. */
   onLog?: (text: string) => void;
+  /** Called after each load of the model, with what runs it (and why, if not what was asked). */
+  onLoaded?: (model: LoadedModel) => void;
   /** How long the process may take to report `ready` (default 60 s). */
   startTimeoutMs?: number;
 }
@@ -99,6 +102,16 @@ export class WorkerClient implements GenerationBackend {
   /** Starts the worker and loads the model now instead of on the first request. */
   load(): Promise<LoadedModel> {
     return this.enqueue(async () => (await this.ensureLoaded()).model);
+  }
+
+  /** What loading the model would take in memory, as the engine accounts for it; loads nothing. */
+  plan(): Promise<MemoryPlan> {
+    return this.enqueue(async () => {
+      const child = await this.start();
+      const event = await this.call(child, { type: 'plan', id: this.nextId++, model: path.resolve(this.options.model), options: this.options.load ?? {} });
+      if (event.type !== 'planned') throw this.errorFrom(event, '');
+      return event.plan;
+    });
   }
 
   /** Frees the model's memory; the process stays up and the next request loads it again. */
@@ -193,6 +206,7 @@ export class WorkerClient implements GenerationBackend {
     const event = await this.call(child, { type: 'load', id: this.nextId++, model: dir, options: this.options.load ?? {} });
     if (event.type !== 'loaded') throw this.errorFrom(event, '');
     this.loaded = event.model;
+    this.options.onLoaded?.(event.model);
     return { child, model: event.model };
   }
 

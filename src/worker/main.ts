@@ -4,12 +4,13 @@
 // child_process.fork opens; exits when that channel closes (its parent went away).
 // Requests run one after another; `cancel` and `stats` are answered at once, even mid-generation.
 import path from 'node:path';
-import { loadNative } from '../engine/native';
+import { loadNative, type ModelInfo, type NativeEngine } from '../engine/native';
 import { RequestFailure, runGeneration, type ModelSession } from './generation';
 import {
   checkMessage,
   REQUEST_TYPES,
   versioned,
+  type EngineBackendName,
   type GenerationRequest,
   type LoadOptions,
   type WorkerEventBody,
@@ -74,17 +75,51 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<void
   try {
     const tokenizer = TekkenTokenizer.fromFile(path.join(dir, 'tekken.json'));
     const engine = new (loadNative().Engine)();
-    const info = await engine.load(dir, { contextLength: options.contextLength, threads: options.threads });
+    const { info, backendFallback } = await loadOnBackend(engine, dir, options);
     const { config } = info;
     // The vision encoder's own image size bounds the grid (its RoPE table), whatever tekken.json says.
     const vision = config.vision && { maxImageSize: config.vision.imageSize, patchSize: config.vision.patchSize };
-    const model = { dir, contextLength: engine.contextLength, layers: config.nLayers, dim: config.dim, weightBytes: info.weightBytes };
+    const model = {
+      dir,
+      contextLength: engine.contextLength,
+      layers: config.nLayers,
+      dim: config.dim,
+      weightBytes: info.weightBytes,
+      backend: engine.backend ?? 'unknown',
+      backendFallback,
+    };
     session = { engine, tokenizer, model, vision };
     sessionKey = key;
     send({ type: 'loaded', id, model });
   } catch (err) {
     throw new RequestFailure('load_failed', `could not load the model in ${dir}: ${(err as Error).message}`);
   }
+}
+
+/** The GPU backends tried before the CPU for each request: 'auto' silently takes the first that
+ *  runs; a GPU backend named in the request that cannot run falls back to the CPU and says so. */
+const TRIED_BEFORE_CPU: Record<NonNullable<LoadOptions['backend']>, EngineBackendName[]> = {
+  auto: ['cuda', 'webgpu'],
+  cpu: [],
+  cuda: ['cuda'],
+  webgpu: ['webgpu'],
+};
+
+async function loadOnBackend(engine: NativeEngine, dir: string, options: LoadOptions): Promise<{ info: ModelInfo; backendFallback?: string }> {
+  const requested = options.backend ?? 'auto';
+  const load = (backend: EngineBackendName) => engine.load(dir, { backend, contextLength: options.contextLength, threads: options.threads });
+  let refusal: Error | undefined;
+  for (const backend of TRIED_BEFORE_CPU[requested]) {
+    try {
+      return { info: await load(backend) };
+    } catch (err) {
+      refusal ??= err as Error;
+    }
+  }
+  // The CPU's error, if any, is the load's: then the model itself is at fault, not the device.
+  const info = await load('cpu');
+  if (!refusal || requested === 'auto') return { info };
+  return { info, backendFallback: `The ${requested} backend cannot run because ${refusal.message}; running on ${engine.backend} instead.` };
 }
 
 async function generate(id: number, request: GenerationRequest): Promise<void> {

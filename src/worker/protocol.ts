@@ -5,7 +5,7 @@
 // bytes travel as typed arrays without base64 and stdout/stderr stay free for native logs.
 import type { ChatMessage as PromptMessage, UserChunk } from './chat-format';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---- Requests: what a client asks for ----------------------------------------------------------
 
@@ -36,10 +36,16 @@ export interface GenerationRequest {
   imageTokenBudget?: number;
 }
 
+/** Where the engine computes. */
+export type EngineBackendName = 'cpu' | 'cuda' | 'webgpu';
+
 export interface LoadOptions {
   /** KV cache capacity in tokens; requests longer than this are refused before any compute. */
   contextLength?: number;
   threads?: number;
+  /** 'auto' (default): the first of cuda, webgpu, cpu that runs. A named GPU backend that cannot
+   *  run falls back to the CPU, and the loaded model says why (LoadedModel.backendFallback). */
+  backend?: 'auto' | EngineBackendName;
 }
 
 export type WorkerRequest =
@@ -81,6 +87,10 @@ export interface LoadedModel {
   layers: number;
   dim: number;
   weightBytes: number;
+  /** What actually computes, as the engine names it, e.g. "cpu-avx2". */
+  backend: string;
+  /** Set when the requested backend could not run: one sentence saying why and what runs instead. */
+  backendFallback?: string;
 }
 
 export interface WorkerStats {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS } from '../../src/extension/command-ids';
-import { DEFAULT_SETTINGS, effectiveBackend, parseSettings, SETTING_KEYS } from '../../src/extension/settings-values';
+import { DEFAULT_SETTINGS, parseSettings, SETTING_KEYS } from '../../src/extension/settings-values';
 import { DEFAULT_TOKEN_BUDGETS } from '../../src/worker/image/budgets';
 
 const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
@@ -59,13 +59,6 @@ test('parseSettings keeps good values and replaces wrong ones with defaults', ()
   assert.equal(d.contextLength, DEFAULT_SETTINGS.contextLength);
   assert.equal(d.outputTarget, 'html-css');
   assert.equal(d.hoversEnabled, true);
-});
-
-test('GPU backends that do not exist yet run on the CPU', () => {
-  assert.equal(effectiveBackend('cuda'), 'cpu');
-  assert.equal(effectiveBackend('webgpu'), 'cpu');
-  assert.equal(effectiveBackend('auto'), 'cpu');
-  assert.equal(effectiveBackend('remote'), 'remote');
 });
 
 test('every command is declared once, in the Pixtral category, and wired', () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GenerationError, type GenerationEvent } from '../../src/service/generation-backend';
 import { WorkerClient, workerEntry } from '../../src/service/worker-client';
-import type { GenerationRequest, WorkerEvent, WorkerStats } from '../../src/worker/protocol';
+import { PROTOCOL_VERSION, type GenerationRequest, type LoadOptions, type WorkerEvent, type WorkerStats } from '../../src/worker/protocol';
 import { fixtureDir } from '../support/fixtures';
 
 const IMAGE = path.join(fixtureDir, 'images', 'vision_single.png'); // 48x80 px: a 3x5 patch grid
@@ -235,6 +235,37 @@ describe('worker process', () => {
   });
 });
 
+describe('backend choice', () => {
+  async function loadOn(backend: LoadOptions['backend']) {
+    const client = new WorkerClient({ model: fixtureDir, load: { backend, contextLength: 1024 } });
+    try {
+      return await client.load();
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  test('a GPU backend that cannot run here falls back to the CPU and says why; cpu and auto say nothing', async () => {
+    for (const gpu of ['cuda', 'webgpu'] as const) {
+      const model = await loadOn(gpu);
+      if (model.backend.startsWith(gpu)) {
+        assert.equal(model.backendFallback, undefined, `${gpu} runs: nothing to report`);
+      } else {
+        assert.match(model.backend, /^cpu-\w+$/);
+        const sentence = new RegExp(`^The ${gpu} backend cannot run because .*${gpu}.*; running on ${model.backend} instead\\.$`);
+        assert.match(model.backendFallback ?? '', sentence);
+      }
+    }
+    const cpu = await loadOn('cpu');
+    assert.match(cpu.backend, /^cpu-\w+$/);
+    assert.equal(cpu.backendFallback, undefined);
+    // auto takes the first backend that runs, without a word: the user asked for nothing in particular.
+    const auto = await loadOn('auto');
+    assert.ok(auto.backend.length > 0);
+    assert.equal(auto.backendFallback, undefined);
+  });
+});
+
 describe('worker protocol on the raw channel', () => {
   test('ready first; a wrong version or unknown type is answered with a protocol error', async () => {
     const { script, execArgv } = workerEntry();
@@ -246,13 +277,14 @@ describe('worker protocol on the raw channel', () => {
       assert.equal(messages[0].type, 'ready');
       child.send({ v: 999, type: 'stats', id: 5 });
       const wrongVersion = await next();
-      assert.deepEqual(wrongVersion, { v: 1, type: 'error', id: 5, error: { code: 'protocol', message: 'protocol version 999 is not supported (expected 1)' } });
-      child.send({ v: 1, type: 'explode', id: 6 });
+      const v = PROTOCOL_VERSION;
+      assert.deepEqual(wrongVersion, { v, type: 'error', id: 5, error: { code: 'protocol', message: `protocol version 999 is not supported (expected ${v})` } });
+      child.send({ v, type: 'explode', id: 6 });
       const unknown = await next();
       assert.equal(unknown.type === 'error' && unknown.error.code, 'protocol');
-      child.send({ v: 1, type: 'generate', id: 7, request: request(2) });
+      child.send({ v, type: 'generate', id: 7, request: request(2) });
       const notLoaded = await next();
-      assert.deepEqual(notLoaded, { v: 1, type: 'error', id: 7, error: { code: 'not_loaded', message: 'no model is loaded: send "load" before "generate"' } });
+      assert.deepEqual(notLoaded, { v, type: 'error', id: 7, error: { code: 'not_loaded', message: 'no model is loaded: send "load" before "generate"' } });
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.disconnect();
