@@ -2,19 +2,21 @@
 // endpoint), sampling overrides, streaming the answer to stdout through an optional filter,
 // progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
 import path from 'node:path';
-import { assertFits, assessFit, checkModelFolder, chooseModelDir, FitError, isRandomWeightTestModel } from '../models/index';
+import { assertFits, assessFit, checkModelFolder, FitError, isRandomWeightTestModel } from '../models/index';
 import type { TaskConversation, TaskInfo } from '../prompts/task';
 import { GenerationError, type GenerationBackend } from '../service/generation-backend';
 import { DEFAULT_REMOTE_MODEL, RemoteBackend } from '../service/remote-backend';
 import { samplingFor, toGenerationRequest } from '../service/task-request';
 import { WorkerClient } from '../service/worker-client';
-import type { ImageRef, ProgressInfo, StopReason, Timings, Usage } from '../worker/protocol';
+import type { ImageRef, LoadOptions, ProgressInfo, StopReason, Timings, Usage } from '../worker/protocol';
 import { CliError, integerFlag, type CliCommand, type CliIo } from './command';
+import { chooseModel } from './model-choice';
 
 export const BACKEND_OPTIONS = {
   model: { type: 'string' },
   'context-length': { type: 'string' },
   threads: { type: 'string' },
+  backend: { type: 'string' },
   endpoint: { type: 'string' },
   'remote-model': { type: 'string' },
   verbose: { type: 'boolean' },
@@ -24,6 +26,8 @@ export const BACKEND_USAGE = `model options:
   --model DIR            model folder (default: the first usable model "pixtral models list" shows)
   --context-length N     KV cache size in tokens (default: the engine's, 8192 at most)
   --threads N            CPU threads for the engine
+  --backend NAME         auto (default: the first of cuda, webgpu, cpu that runs here), cpu, cuda or
+                         webgpu; a backend that cannot run here falls back to the CPU with a warning
   --endpoint URL         use an OpenAI-compatible server instead of the local model, e.g.
                          https://api.mistral.ai/v1; the key comes from PIXTRAL_API_KEY or MISTRAL_API_KEY
   --remote-model NAME    model name at --endpoint (default ${DEFAULT_REMOTE_MODEL})
@@ -57,12 +61,14 @@ function numberFlag(values: Values, name: string): number | undefined {
   return value;
 }
 
-/** The model folder: --model, else the first usable one the model manager finds, else the embedded default. */
-async function modelFolder(values: Values): Promise<string> {
-  const explicit = typeof values.model === 'string' ? path.resolve(values.model) : undefined;
-  const dir = await chooseModelDir(explicit, { includeEmbedded: true });
-  if (!dir) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
-  return dir;
+const BACKENDS: readonly NonNullable<LoadOptions['backend']>[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+
+function backendFlag(values: Values): LoadOptions['backend'] {
+  const raw = values.backend;
+  if (raw === undefined) return undefined;
+  const backend = BACKENDS.find((b) => b === raw);
+  if (!backend) throw new CliError(`--backend must be one of ${BACKENDS.join(', ')}, got "${String(raw)}"`, 2);
+  return backend;
 }
 
 /** The engine's default KV cache size (native/src/engine.cc), for the memory check. */
@@ -90,21 +96,25 @@ export interface ChosenBackend {
 /** The local worker for the chosen model, or a remote endpoint with --endpoint. */
 export async function createBackend(values: Values, io: CliIo): Promise<ChosenBackend> {
   if (typeof values.endpoint === 'string') {
-    if (values.model !== undefined) throw new CliError('give either --model (local) or --endpoint (remote), not both', 2);
+    if (values.model !== undefined || values.backend !== undefined) throw new CliError('give either --model/--backend (the local model) or --endpoint (remote), not both', 2);
     const backend = new RemoteBackend({ baseUrl: values.endpoint, model: (values['remote-model'] as string | undefined) ?? DEFAULT_REMOTE_MODEL });
     return { backend, randomWeights: false };
   }
-  const model = await modelFolder(values);
-  const contextLength = integerFlag(values, 'context-length');
-  await checkBeforeLoading(model, contextLength ?? DEFAULT_CONTEXT_LENGTH);
+  const load = { contextLength: integerFlag(values, 'context-length'), threads: integerFlag(values, 'threads'), backend: backendFlag(values) };
+  const model = await chooseModel(values.model as string | undefined);
+  if (!model) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
+  await checkBeforeLoading(model, load.contextLength ?? DEFAULT_CONTEXT_LENGTH);
   const randomWeights = isRandomWeightTestModel(model);
   if (randomWeights) {
     io.stderr.write(`note: ${model} is a test model with random weights: the pipeline is real, its text is meaningless.\n`);
   }
   const backend = new WorkerClient({
     model,
-    load: { contextLength, threads: integerFlag(values, 'threads') },
+    load,
     onLog: values.verbose ? (text) => io.stderr.write(text.replace(/^(?=.)/gm, 'worker: ')) : undefined,
+    onLoaded: ({ backendFallback }) => {
+      if (backendFallback) io.stderr.write(`warning: ${backendFallback}\n`);
+    },
   });
   return { backend, randomWeights };
 }

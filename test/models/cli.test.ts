@@ -63,9 +63,10 @@ describe('pixtral models', () => {
 
     const listed = await pixtral(['list', '--json'], env);
     assert.equal(listed.code, 0);
-    const json = JSON.parse(listed.stdout) as { used: string; candidates: Array<{ dir: string; repo: string; refs: string[]; check: { ok: boolean } }> };
+    const json = JSON.parse(listed.stdout) as { used: string; candidates: Array<{ dir: string; source: string; repo?: string; refs: string[]; check: { ok: boolean } }> };
     assert.equal(json.used, snapshot);
-    assert.deepEqual(json.candidates.map((c) => [c.repo, c.refs, c.check.ok]), [[open.id, ['main'], true]]);
+    // The download comes first; the built-in model the other commands fall back on is listed last.
+    assert.deepEqual(json.candidates.map((c) => [c.source, c.repo, c.refs, c.check.ok]), [['hf-cache', open.id, ['main'], true], ['embedded', undefined, [], true]]);
     const text = await pixtral(['list'], env);
     assert.match(text.stdout, /^\* ok +test-org\/pixtral-open \(main, [0-9a-f]{10}\) +\[hf-cache\] Mistral layout, 2\.\d+ MB\n/);
 
@@ -77,7 +78,7 @@ describe('pixtral models', () => {
     assert.equal(rm.code, 0, rm.stderr);
     assert.match(rm.stdout, new RegExp(`^removed ${repoDir(env, open.id)}\\nfreed 2\\.\\d+ MB\\n$`));
     assert.equal(existsSync(repoDir(env, open.id)), false);
-    assert.match((await pixtral(['list'], env)).stdout, /^No Pixtral model found/);
+    assert.match((await pixtral(['list'], env)).stdout, /^\* ok +\S+ +\[built-in\] Mistral layout, [\d.]+ MB, random weights: its text is meaningless\n/, 'the built-in model is in use again');
   });
 
   test('Ctrl-C stops the download cleanly; running it again resumes', async () => {
@@ -119,7 +120,7 @@ describe('pixtral models', () => {
   test('tokenizer: puts tekken.json into a transformers-layout folder', async () => {
     const env = { ...sandbox(), HF_TOKEN: TOKEN };
     const dir = writeFolder(tempDir('hf-plain'), hfRepoFiles(2, 2000));
-    const run = await pixtral(['tokenizer', '--model', dir], env);
+    const run = await pixtral(['tokenizer', dir], env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `${path.join(dir, 'tekken.json')}\n`);
     assert.deepEqual(readFileSync(path.join(dir, 'tekken.json')), official.files.find((f) => f.path === 'tekken.json')!.content);
@@ -137,7 +138,7 @@ describe('pixtral models', () => {
       copyFileSync(path.join(FIXTURE, name), path.join(repo, 'blobs', hash));
       symlinkSync(`../../blobs/${hash}`, path.join(snapshot, name));
     }
-    const ok = await pixtral(['verify', '--model', snapshot], env);
+    const ok = await pixtral(['verify', snapshot], env);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /files: +ok \(mistral layout, weights 68\.0 MB\)/);
     assert.match(ok.stdout, /sha256 consolidated\.safetensors: ok/);
@@ -149,7 +150,7 @@ describe('pixtral models', () => {
     const bytes = readFileSync(blob);
     bytes[bytes.length - 2] ^= 0x01;
     writeFileSync(blob, bytes);
-    const bad = await pixtral(['verify', '--model', snapshot], env);
+    const bad = await pixtral(['verify', snapshot], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /sha256 params\.json: MISMATCH \(expected [0-9a-f]{64}, got [0-9a-f]{64}\): download it again/);
     assert.match(bad.stdout, /PROBLEMS FOUND\n$/);
@@ -159,7 +160,7 @@ describe('pixtral models', () => {
     const env = sandbox();
     const none = await pixtral([], env);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /missing models command/);
+    assert.match(none.stderr, /^pixtral models: missing command\n\nusage: pixtral models <command>/);
     const mine = writeFolder(tempDir('mine'), mistralRepoFiles(1000));
     const rm = await pixtral(['rm', mine], env);
     assert.equal(rm.code, 1);

@@ -14,10 +14,10 @@ options:
   --prompt TEXT          the question (required)
 ${TASK_USAGE}`,
   options: { ...TASK_OPTIONS, prompt: { type: 'string' } },
+  operands: { name: 'image', min: 1, max: Infinity },
   async run({ values, positionals }, io) {
     const question = typeof values.prompt === 'string' ? values.prompt.trim() : '';
-    if (!question) throw new CliError('pixtral ask needs --prompt TEXT', 2);
-    if (positionals.length === 0) throw new CliError('pixtral ask needs at least one image', 2);
+    if (!question) throw new CliError('needs --prompt TEXT', 2);
     return runTask(values, io, {
       task: freeQuestion,
       conversation: freeQuestion.build({ images: imageArguments(positionals), question }),

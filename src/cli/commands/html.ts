@@ -3,7 +3,7 @@
 import { htmlFromSketch } from '../../prompts/index';
 import { HtmlExtractor } from '../../service/html-extract';
 import { DEFAULT_TOKEN_BUDGETS } from '../../worker/image/budgets';
-import { CliError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
 import { imageArguments, runTask, TASK_OPTIONS, TASK_USAGE } from '../generation-runner';
 
 export const htmlCommand: CliCommand = {
@@ -19,8 +19,8 @@ options:
   --tailwind             style with Tailwind utility classes instead of plain CSS
 ${TASK_USAGE}`,
   options: { ...TASK_OPTIONS, instruction: { type: 'string' }, tailwind: { type: 'boolean' } },
+  operands: { name: 'image', min: 1, max: 1 },
   async run({ values, positionals }, io) {
-    if (positionals.length !== 1) throw new CliError('pixtral html takes exactly one image', 2);
     const extractor = new HtmlExtractor();
     return runTask(values, io, {
       task: htmlFromSketch,

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { DEFAULT_REMOTE_MODEL } from '../../service/remote-backend';
 import { startServer } from '../../service/serve';
 import { WorkerClient } from '../../service/worker-client';
-import { CliError, integerFlag, type CliCommand } from '../command';
+import { integerFlag, NO_OPERANDS, type CliCommand } from '../command';
 import { BACKEND_OPTIONS, BACKEND_USAGE, createBackend } from '../generation-runner';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -40,8 +40,8 @@ ${BACKEND_USAGE}`,
     'max-tokens': { type: 'string' },
     'allow-remote-images': { type: 'boolean' },
   },
-  async run({ values, positionals }, io) {
-    if (positionals.length > 0) throw new CliError(`pixtral serve takes no arguments, got "${positionals.join(' ')}"`, 2);
+  operands: NO_OPERANDS,
+  async run({ values }, io) {
     const host = (values.host as string | undefined) ?? '127.0.0.1';
     const apiKey = process.env[API_KEY_VARIABLE]?.trim() || undefined;
     if (!LOOPBACK.has(host) && !apiKey) {

@@ -17,8 +17,8 @@ options:
   --format FORMAT        chart: csv (default) or markdown; table: markdown (default) or html
 ${TASK_USAGE}`,
   options: { ...TASK_OPTIONS, from: { type: 'string' }, format: { type: 'string' } },
+  operands: { name: 'image', min: 1, max: 1 },
   async run({ values, positionals }, io) {
-    if (positionals.length !== 1) throw new CliError('pixtral table takes exactly one image', 2);
     const from = (values.from as string | undefined) ?? 'chart';
     if (from !== 'chart' && from !== 'table') throw new CliError(`--from must be chart or table, got "${from}"`, 2);
     const formats: readonly string[] = FORMATS[from];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { TekkenTokenizer, TokenizerFileError } from '../../worker/tokenizer';
-import { CliError, type CliCommand } from '../command';
+import { CliError, NO_OPERANDS, type CliCommand } from '../command';
 
 export const tokenizeCommand: CliCommand = {
   name: 'tokenize',
@@ -22,6 +22,7 @@ options:
     tokenizer: { type: 'string' },
     model: { type: 'string' },
   },
+  operands: NO_OPERANDS,
   async run({ values }, io) {
     const file = tokenizerPath(values.tokenizer, values.model);
     let tokenizer: TekkenTokenizer;
