@@ -1,5 +1,5 @@
-// The explanation cache key changes with anything that changes an answer, and entries survive a
-// restart (a new cache over the same folder).
+// The explanation cache key changes with anything that changes an answer, entries survive a restart
+// (a new cache over the same folder), and every lookup is counted as a hit or a miss.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,10 +33,13 @@ test('entries persist on disk and are read back by a new cache', async () => {
     assert.equal(await first.get(key), undefined);
     await first.set(key, '## What it shows\nA bar chart.');
     assert.equal(first.peek(key), '## What it shows\nA bar chart.');
+    assert.equal(await first.get(key), '## What it shows\nA bar chart.');
+    assert.deepEqual(first.counts, { hits: 1, misses: 1 }, 'every lookup is counted, answered or not');
     assert.deepEqual(await readdir(dir), [`${key}.md`]);
     const second = new ExplanationCache(dir);
     assert.equal(second.peek(key), undefined, 'nothing in memory yet');
     assert.equal(await second.get(key), '## What it shows\nA bar chart.');
+    assert.deepEqual(second.counts, { hits: 1, misses: 0 }, 'an entry read from disk is a hit');
     await assert.rejects(second.get('../../etc/passwd'), /not a cache key/);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -30,6 +30,11 @@ export class ChartExplainer {
     return this.cache.get(await this.keyOf(image));
   }
 
+  /** Cache lookups answered and not answered this session. */
+  get cacheCounts(): Readonly<{ hits: number; misses: number }> {
+    return this.cache.counts;
+  }
+
   async explain(uri: vscode.Uri): Promise<void> {
     const image = await readImageFile(uri);
     const key = await this.keyOf(image);

@@ -28,6 +28,10 @@ export class ChartHoverProvider implements vscode.HoverProvider {
     try {
       const bytes = await vscode.workspace.fs.readFile(uri);
       explanation = await this.explainer.cached(bytes);
+      const { hits, misses } = this.explainer.cacheCounts;
+      const counts = `explanation cache: hits ${hits}, misses ${misses}`;
+      if (explanation === undefined) this.log.debug(`hover ${uri.path}: not explained yet (${counts})`);
+      else this.log.info(`hover ${uri.path}: explanation served from the cache (${counts})`);
     } catch (err) {
       // No model yet, or the file vanished: the hover still offers the thumbnail and the link.
       this.log.debug(`hover cache lookup for ${uri.toString()}: ${(err as Error).message}`);

@@ -24,14 +24,20 @@ export function explanationKey(parts: ExplanationKeyParts): string {
 
 export class ExplanationCache {
   private readonly memory = new Map<string, string>();
+  /** Lookups answered and not answered since the cache was made: the log reports them, so a
+   *  hover served from the cache can be told from one that ran the model. */
+  readonly counts = { hits: 0, misses: 0 };
 
   constructor(private readonly dir: string) {}
 
   async get(key: string): Promise<string | undefined> {
-    const cached = this.memory.get(key);
-    if (cached !== undefined) return cached;
-    const text = await readFile(this.file(key), 'utf8').catch(() => undefined);
-    if (text !== undefined) this.memory.set(key, text);
+    const text = this.memory.get(key) ?? (await readFile(this.file(key), 'utf8').catch(() => undefined));
+    if (text === undefined) {
+      this.counts.misses++;
+      return undefined;
+    }
+    this.counts.hits++;
+    this.memory.set(key, text);
     return text;
   }
 
