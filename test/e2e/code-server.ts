@@ -1,24 +1,14 @@
-// A real VS Code for the end-to-end test: code-server 4.100.3 (VS Code 1.100.3) installed by
-// shared/recipes/install-code-server.sh into .vscode-test/, with a fresh user data and extensions
+// A real VS Code for the end-to-end test: code-server 4.100.3 (VS Code 1.100.3), which npm run setup
+// installs into .vscode-test/ with the shared recipe, run with a fresh user data and extensions
 // folder per run, serving one workspace folder on a free local port.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ROOT } from './vsix';
+import { locate } from '../support/requirements';
 
-export const CODE_SERVER_DIR = path.join(ROOT, '.vscode-test', 'code-server');
-const ENTRY = path.join(CODE_SERVER_DIR, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-const RECIPE = path.resolve(ROOT, '..', 'shared', 'recipes', 'install-code-server.sh');
-
-/** Installs code-server with the shared recipe when it is not there yet (minutes, once). */
-export function ensureCodeServer(): string | undefined {
-  if (existsSync(ENTRY)) return undefined;
-  if (!existsSync(RECIPE)) return `code-server is not installed and ${RECIPE} is missing`;
-  execFileSync('bash', [RECIPE, CODE_SERVER_DIR], { cwd: ROOT, stdio: 'inherit' });
-  return existsSync(ENTRY) ? undefined : 'the code-server recipe did not install code-server';
-}
+/** code-server's entry script; only called once requires('code-server') found it. */
+const entry = () => locate('code-server')!;
 
 export interface CodeServer {
   url: string;
@@ -38,7 +28,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function installExtension(vsix: string, extensionsDir: string): Promise<void> {
-  execFileSync(process.execPath, [ENTRY, '--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: 'inherit' });
+  execFileSync(process.execPath, [entry(), '--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: 'inherit' });
 }
 
 export async function writeUserSettings(userDataDir: string, settings: Record<string, unknown>): Promise<void> {
@@ -49,7 +39,7 @@ export async function writeUserSettings(userDataDir: string, settings: Record<st
 export async function startCodeServer(options: { workspace: string; extensionsDir: string; userDataDir: string }): Promise<CodeServer> {
   const port = await freePort();
   const args = [
-    ENTRY,
+    entry(),
     '--auth', 'none',
     '--bind-addr', `127.0.0.1:${port}`,
     '--disable-telemetry',

@@ -6,13 +6,16 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { requires } from '../support/requirements';
 import { packageVsix } from './vsix';
 
+const unzip = requires('unzip');
 let dir: string;
 let vsix: string;
 let files: string[];
 
 before(async () => {
+  if (!unzip.met()) return;
   dir = await mkdtemp(path.join(tmpdir(), 'pixtral-vsix-'));
   vsix = packageVsix(path.join(dir, 'pixtral.vsix'));
   // unzip -Z1 lists the archive's entries, one per line.
@@ -23,7 +26,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-test('ships the bundles, styles, engine addon and runtime modules', () => {
+test('ships the bundles, styles, engine addon and runtime modules', unzip.options, () => {
   for (const required of [
     'extension/package.json',
     'extension/dist/extension.js',
@@ -47,7 +50,7 @@ test('ships the bundles, styles, engine addon and runtime modules', () => {
   assert.ok(files.some((f) => f.startsWith(`extension/node_modules/@img/sharp-${platform}/`)), 'sharp\'s binary for this platform');
 });
 
-test('ships nothing else: no sources, maps, tests, CLI, fixtures or dev modules', () => {
+test('ships nothing else: no sources, maps, tests, CLI, fixtures or dev modules', unzip.options, () => {
   const allowed = [
     /^extension\.vsixmanifest$/,
     /^\[Content_Types\]\.xml$/,
@@ -65,7 +68,7 @@ test('ships nothing else: no sources, maps, tests, CLI, fixtures or dev modules'
   assert.ok(!files.some((f) => f.includes('tiktoken/encoders/')), 'no tiktoken encoders (17 MB, never loaded)');
 });
 
-test('is small', async () => {
+test('is small', unzip.options, async () => {
   const { size } = await stat(vsix);
   assert.ok(size < 16 * 1024 * 1024, `VSIX is ${(size / 1024 / 1024).toFixed(1)} MB`);
   assert.ok(files.length < 200, `${files.length} files`);

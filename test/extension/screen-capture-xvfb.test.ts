@@ -4,7 +4,7 @@
 // that comes back must be the dragged region of that picture: its size, and the colours on either
 // side of an edge the drag crosses.
 //
-// Needs the Debian packages xvfb and imagemagick; without them the test fails and says so.
+// Needs Xvfb and ImageMagick (npm run setup installs them; requirements.ts: what their absence means).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { findCaptureTool } from '../../src/extension/images/screen-capture';
-import { currentEnvironment, findExecutable } from '../../src/extension/images/system-tools';
+import { locate, requires } from '../support/requirements';
 import { serverGrabbed, XPointer } from '../support/x11-input';
 
 const SCREEN = { width: 800, height: 600 };
@@ -36,18 +36,7 @@ async function within<T>(promise: Promise<T>, ms: number, message: string): Prom
   }
 }
 
-/** Programs the test runs, with the Debian package of each. */
-const NEEDED = [
-  ['Xvfb', 'xvfb'],
-  ['import', 'imagemagick'],
-  ['display', 'imagemagick'],
-] as const;
-
-async function missingPrograms(): Promise<string | undefined> {
-  const missing: string[] = [];
-  for (const [program, pkg] of NEEDED) if (!(await findExecutable(program, currentEnvironment()))) missing.push(`${program} (apt-get install -y ${pkg})`);
-  return missing.length ? missing.join(', ') : undefined;
-}
+const tools = requires('Xvfb', 'import', 'display');
 
 /** Starts Xvfb on the first free display (-displayfd: the server picks it and reports it when ready). */
 async function startXvfb(): Promise<{ server: ChildProcess; display: number }> {
@@ -103,9 +92,8 @@ function pixel(raw: { data: Buffer; info: sharp.OutputInfo }, x: number, y: numb
   return { r: raw.data[at], g: raw.data[at + 1], b: raw.data[at + 2] };
 }
 
-test('ImageMagick import captures the region dragged on an X server', { timeout: 90_000 }, async () => {
-  const missing = await missingPrograms();
-  if (missing) assert.fail(`The Xvfb screen capture test needs programs that are not on PATH: ${missing}`);
+test('ImageMagick import captures the region dragged on an X server', { timeout: 90_000, ...tools.options }, async () => {
+  tools.met();
 
   const { server, display } = await startXvfb();
   // A test runner that is stopped mid-test still takes its X server with it.
@@ -131,7 +119,7 @@ test('ImageMagick import captures the region dragged on an X server', { timeout:
     // PATH holds only `import`, so the extension chooses it even where gnome-screenshot exists.
     const bin = path.join(work, 'bin');
     await mkdir(bin);
-    await symlink((await findExecutable('import', currentEnvironment()))!, path.join(bin, 'import'));
+    await symlink(locate('import')!, path.join(bin, 'import'));
     const tool = await findCaptureTool({ platform: 'linux', env: { ...env, PATH: bin } });
     assert.equal(tool?.name, 'ImageMagick import');
 

@@ -13,17 +13,18 @@ import { askPageBody } from '../../src/extension/ask/ask-page';
 import type { AskImage, AskState, AskToHost, AskToWebview, AskTurn } from '../../src/extension/ask/protocol';
 import { decodeImageDataUrl } from '../../src/extension/images/image-input';
 import type { ContentPart } from '../../src/worker/protocol';
-import { browserUnavailable, launchChromium } from '../support/chromium';
+import { launchChromium } from '../support/chromium';
+import { requires } from '../support/requirements';
 import { buildWebviews, hostSends, installVsCodeApi, posted, savedState, servePages, type PageServer } from './harness';
 
-const skip = browserUnavailable();
+const chromium = requires('chromium');
 let server: PageServer;
 let browser: { context: BrowserContext; close(): Promise<void> };
 /** Three PNGs of different sizes, so each can be told apart after the round trip. */
 const pngs: { name: string; base64: string; width: number; height: number }[] = [];
 
 before(async () => {
-  if (skip) return;
+  if (!chromium.met()) return;
   buildWebviews();
   server = await servePages({ ask: { body: askPageBody(), styles: ['ask.css'] } });
   browser = await launchChromium();
@@ -107,7 +108,7 @@ class StandInHost {
   }
 }
 
-test('loads under its Content Security Policy, announces itself and shows an empty conversation', { skip }, async () => {
+test('loads under its Content Security Policy, announces itself and shows an empty conversation', chromium.options, async () => {
   const { page, errors } = await openAsk();
   const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
   assert.match(csp!, /default-src 'none'; script-src 'nonce-/);
@@ -120,7 +121,7 @@ test('loads under its Content Security Policy, announces itself and shows an emp
   await page.close();
 });
 
-test('pasted, dropped and host-picked images go with the question, in order, byte for byte', { skip }, async () => {
+test('pasted, dropped and host-picked images go with the question, in order, byte for byte', chromium.options, async () => {
   const { page, errors } = await openAsk();
   await page.focus('#question');
   await paste(page, [pngs[0], pngs[1]]);
@@ -156,7 +157,7 @@ test('pasted, dropped and host-picked images go with the question, in order, byt
   await page.close();
 });
 
-test('explorer drops go to the host; an image over the size limit is refused with a message', { skip }, async () => {
+test('explorer drops go to the host; an image over the size limit is refused with a message', chromium.options, async () => {
   const { page, errors } = await openAsk();
   await page.evaluate(() => {
     const data = new DataTransfer();
@@ -179,7 +180,7 @@ test('explorer drops go to the host; an image over the size limit is refused wit
   await page.close();
 });
 
-test('a first question without an image is kept, with the reason, instead of being sent', { skip }, async () => {
+test('a first question without an image is kept, with the reason, instead of being sent', chromium.options, async () => {
   const { page } = await openAsk();
   await page.locator('#question').fill('What is this?');
   await page.locator('#question').press('Enter');
@@ -194,7 +195,7 @@ test('a first question without an image is kept, with the reason, instead of bei
   await page.close();
 });
 
-test('a streamed answer renders as Markdown text; HTML in it never becomes elements or runs', { skip }, async () => {
+test('a streamed answer renders as Markdown text; HTML in it never becomes elements or runs', chromium.options, async () => {
   const { page, errors } = await openAsk();
   const host = new StandInHost(page);
   await page.focus('#question');
@@ -256,7 +257,7 @@ test('a streamed answer renders as Markdown text; HTML in it never becomes eleme
   await page.close();
 });
 
-test('a follow-up sends only the new question and images; the host makes it a multi-turn request', { skip }, async () => {
+test('a follow-up sends only the new question and images; the host makes it a multi-turn request', chromium.options, async () => {
   const { page, errors } = await openAsk();
   const host = new StandInHost(page);
   await page.focus('#question');
@@ -304,7 +305,7 @@ test('a follow-up sends only the new question and images; the host makes it a mu
   await page.close();
 });
 
-test('keyboard: Enter sends, Shift+Enter breaks the line, Tab walks the controls in order', { skip }, async () => {
+test('keyboard: Enter sends, Shift+Enter breaks the line, Tab walks the controls in order', chromium.options, async () => {
   const { page, errors } = await openAsk();
   const host = new StandInHost(page);
   await page.focus('#question');
@@ -356,7 +357,7 @@ test('keyboard: Enter sends, Shift+Enter breaks the line, Tab walks the controls
   await page.close();
 });
 
-test('the conversation survives a reload; an answer cut off by the restart is marked stopped', { skip }, async () => {
+test('the conversation survives a reload; an answer cut off by the restart is marked stopped', chromium.options, async () => {
   const { page } = await openAsk();
   const host = new StandInHost(page);
   await page.focus('#question');

@@ -8,10 +8,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { previewPageBody } from '../../src/extension/preview/preview-page';
-import { browserUnavailable, launchChromium } from '../support/chromium';
+import { launchChromium } from '../support/chromium';
+import { requires } from '../support/requirements';
 import { buildWebviews, hostSends, installVsCodeApi, posted, savedState, servePages, type PageServer } from './harness';
 
-const skip = browserUnavailable();
+const chromium = requires('chromium');
 let server: PageServer;
 let browser: { context: BrowserContext; close(): Promise<void> };
 /** A server the generated page tries to reach; it must never see a request. */
@@ -21,7 +22,7 @@ let baitUrl = '';
 const tailwindFile = path.resolve(__dirname, '../../node_modules/@tailwindcss/browser/dist/index.global.js');
 
 before(async () => {
-  if (skip) return;
+  if (!chromium.met()) return;
   buildWebviews();
   // The same extra policy as preview-panel.ts.
   server = await servePages({ preview: { body: previewPageBody(), styles: ['preview.css'], extra: { 'style-src': "'unsafe-inline'" } } });
@@ -62,7 +63,7 @@ async function visibleFrame(page: Page, text: string): Promise<Frame> {
   throw new Error(`no visible frame shows ${text}`);
 }
 
-test('renders a growing page in a sandboxed frame; its scripts run there and nowhere else', { skip }, async () => {
+test('renders a growing page in a sandboxed frame; its scripts run there and nowhere else', chromium.options, async () => {
   const page = await openPreview();
   assert.deepEqual(await posted(page), [{ type: 'ready' }]);
   await hostSends(page, { type: 'tailwind', source: '' });
@@ -96,7 +97,7 @@ test('renders a growing page in a sandboxed frame; its scripts run there and now
   await page.close();
 });
 
-test('a Tailwind page is styled by the bundled Tailwind, offline', { skip: skip ?? (readFileSyncSafe(tailwindFile) ? undefined : '@tailwindcss/browser is not installed') }, async () => {
+test('a Tailwind page is styled by the bundled Tailwind, offline', chromium.options, async () => {
   const page = await openPreview();
   await hostSends(page, { type: 'tailwind', source: readFileSync(tailwindFile, 'utf8') });
   const html = '<!DOCTYPE html><html><head><script src="https://cdn.tailwindcss.com"></script></head><body><div id="box" class="p-4 bg-red-500 text-white">Tailwind</div></body></html>';
@@ -107,7 +108,7 @@ test('a Tailwind page is styled by the bundled Tailwind, offline', { skip: skip 
   await page.close();
 });
 
-test('desktop and mobile widths, kept in the webview state', { skip }, async () => {
+test('desktop and mobile widths, kept in the webview state', chromium.options, async () => {
   const page = await openPreview();
   await hostSends(page, { type: 'tailwind', source: '' });
   await hostSends(page, { type: 'render', html: '<p>width</p>', final: true });
@@ -119,12 +120,3 @@ test('desktop and mobile widths, kept in the webview state', { skip }, async () 
   assert.ok((await (await frame.frameElement()).boundingBox())!.width > 1000);
   await page.close();
 });
-
-function readFileSyncSafe(file: string): boolean {
-  try {
-    readFileSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}

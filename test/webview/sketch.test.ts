@@ -8,16 +8,17 @@ import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { sketchPageBody } from '../../src/extension/sketch/sketch-page';
 import type { SketchState, SketchToHost } from '../../src/extension/sketch/protocol';
-import { browserUnavailable, launchChromium } from '../support/chromium';
+import { launchChromium } from '../support/chromium';
+import { requires } from '../support/requirements';
 import { buildWebviews, hostSends, installVsCodeApi, posted, savedState, servePages, type PageServer } from './harness';
 
-const skip = browserUnavailable();
+const chromium = requires('chromium');
 let server: PageServer;
 let browser: { context: BrowserContext; close(): Promise<void> };
 let pngBase64: string;
 
 before(async () => {
-  if (skip) return;
+  if (!chromium.met()) return;
   buildWebviews();
   server = await servePages({ sketch: { body: sketchPageBody(), styles: ['sketch.css'] } });
   browser = await launchChromium();
@@ -64,7 +65,7 @@ async function inked(page: Page): Promise<number> {
 
 const state = (page: Page) => savedState<SketchState>(page);
 
-test('loads under its Content Security Policy and announces itself', { skip }, async () => {
+test('loads under its Content Security Policy and announces itself', chromium.options, async () => {
   const { page, errors } = await openSketch();
   const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
   assert.match(csp!, /default-src 'none'; script-src 'nonce-/);
@@ -75,7 +76,7 @@ test('loads under its Content Security Policy and announces itself', { skip }, a
   await page.close();
 });
 
-test('pen, line, rectangle, ellipse and eraser strokes become steps; undo, redo and clear', { skip }, async () => {
+test('pen, line, rectangle, ellipse and eraser strokes become steps; undo, redo and clear', chromium.options, async () => {
   const { page, errors } = await openSketch();
   await drag(page, [0.1, 0.1], [0.4, 0.3]);
   const afterPen = await inked(page);
@@ -106,7 +107,7 @@ test('pen, line, rectangle, ellipse and eraser strokes become steps; undo, redo 
   await page.close();
 });
 
-test('colours and width apply to new strokes; text is typed onto the canvas', { skip }, async () => {
+test('colours and width apply to new strokes; text is typed onto the canvas', chromium.options, async () => {
   const { page } = await openSketch();
   await page.click('.swatch[data-color="#d32f2f"]');
   await page.locator('#width').fill('10');
@@ -130,7 +131,7 @@ test('colours and width apply to new strokes; text is typed onto the canvas', { 
   await page.close();
 });
 
-test('pasted and dropped image files join the image list; explorer drops go to the host', { skip }, async () => {
+test('pasted and dropped image files join the image list; explorer drops go to the host', chromium.options, async () => {
   const { page, errors } = await openSketch();
   await page.evaluate((b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -165,7 +166,7 @@ test('pasted and dropped image files join the image list; explorer drops go to t
   await page.close();
 });
 
-test('Generate sends the drawing first, then the images, with the instruction and target', { skip }, async () => {
+test('Generate sends the drawing first, then the images, with the instruction and target', chromium.options, async () => {
   const { page } = await openSketch();
   await drag(page, [0.1, 0.1], [0.9, 0.9]);
   await hostSends(page, { type: 'addImage', image: { name: 'capture.png', dataUrl: `data:image/png;base64,${pngBase64}` } });
@@ -184,7 +185,7 @@ test('Generate sends the drawing first, then the images, with the instruction an
   await page.close();
 });
 
-test('host status drives the buttons: busy, refine, compare, errors, notices', { skip }, async () => {
+test('host status drives the buttons: busy, refine, compare, errors, notices', chromium.options, async () => {
   const { page } = await openSketch();
   await drag(page, [0.2, 0.2], [0.3, 0.3]);
   await hostSends(page, { type: 'status', status: { busy: true, stage: 'reading the prompt (812 tokens)', error: undefined, canRefine: false, versions: 0 } });
@@ -211,7 +212,7 @@ test('host status drives the buttons: busy, refine, compare, errors, notices', {
   await page.close();
 });
 
-test('every control is reachable and usable from the keyboard', { skip }, async () => {
+test('every control is reachable and usable from the keyboard', chromium.options, async () => {
   const { page } = await openSketch();
   const reached = new Set<string>();
   for (let i = 0; i < 40; i++) {
@@ -228,7 +229,7 @@ test('every control is reachable and usable from the keyboard', { skip }, async 
   await page.close();
 });
 
-test('the drawing, images and instruction survive a reload with the saved state', { skip }, async () => {
+test('the drawing, images and instruction survive a reload with the saved state', chromium.options, async () => {
   const first = await openSketch();
   await drag(first.page, [0.1, 0.5], [0.9, 0.5]);
   await first.page.fill('#instruction', 'keep me');
