@@ -10,7 +10,7 @@ import { Renderer } from '../../tools/sketch-data/browser';
 import { parseCsv, withUnit } from '../../tools/sketch-data/chart-data';
 import { isUnseenChartStyle, type ChartStyle } from '../../tools/sketch-data/chart-style';
 import { generate, readIndex, taskCounts, type IndexLine } from '../../tools/sketch-data/generate';
-import { htmlParseErrors } from '../../tools/sketch-data/metrics';
+import { htmlParseErrors, wordRecall } from '../../tools/sketch-data/metrics';
 import { hashSeed, Rng } from '../../tools/sketch-data/random';
 import { isUnseenSketchStyle, randomSketchStyle, type SketchStyle } from '../../tools/sketch-data/sketch-style';
 import { randomChartStyle } from '../../tools/sketch-data/chart-style';
@@ -63,6 +63,7 @@ test('every page target is one canonical HTML file that parse5 parses without an
     assert.ok(html.indexOf('<style>') < html.indexOf('</head>'), `${line.id}: the style is in the head`);
     assert.ok(html.length > 600 && html.length < 6000, `${line.id}: ${html.length} bytes`);
     assert.ok(line.words.length > 0, `${line.id}: legible words`);
+    assert.equal(wordRecall(line.words, html), 1, `${line.id}: every legible word is a word of the page`);
   }
 });
 

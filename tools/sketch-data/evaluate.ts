@@ -91,17 +91,23 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
       log(`model: ${model.model}`);
       const file = path.join(options.out, 'predictions.jsonl');
       writeFileSync(file, '');
+      const answered: number[] = [];
       try {
         for (const { split, byTask } of splits) {
           for (const ex of [...byTask.values()].flat()) {
+            const started = performance.now();
             const output = await model.answer(ex.line.task, path.join(ex.dir, ex.line.image));
+            const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
             predictions.set(predictionKey(split, ex.line.id), output);
-            appendFileSync(file, `${JSON.stringify({ split, id: ex.line.id, output })}\n`);
+            appendFileSync(file, `${JSON.stringify({ split, id: ex.line.id, seconds, output })}\n`);
+            answered.push(seconds);
           }
         }
       } finally {
         await model.close();
       }
+      const sorted = [...answered].sort((a, b) => a - b);
+      log(`model answered ${sorted.length} examples, median ${sorted[Math.floor(sorted.length / 2)] ?? 0} s, slowest ${sorted[sorted.length - 1] ?? 0} s (first answer includes loading)`);
     }
     const constants = new Map<Task, string>();
     const train = readIndex(path.join(options.data, 'train'));

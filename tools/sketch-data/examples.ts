@@ -19,10 +19,10 @@ import { NEUTRAL_THEME, randomTheme } from './stylesheet';
 export type Task = 'sketch' | 'screenshot' | 'chart';
 export const TASKS: readonly Task[] = ['sketch', 'screenshot', 'chart'];
 
-export interface Example {
+/** What the index says about an example besides its two files. */
+export interface ExampleInfo {
   task: Task;
-  png: Buffer;
-  target: string;
+  /** Size of the input image. */
   width: number;
   height: number;
   /** Viewport width the target page is laid out at (pages only): render outputs at this width. */
@@ -32,7 +32,14 @@ export interface Example {
   /** Words legible in the input image. */
   words: string[];
   chart?: ChartData;
+  /** One line on what a chart shows (charts only; not part of the target). */
   summary?: string;
+}
+
+export interface Example extends ExampleInfo {
+  png: Buffer;
+  /** The exact text the model must produce. */
+  target: string;
 }
 
 /** Viewport widths of the pages: phones, tablets, laptops, desktops. */

@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Renderer } from './browser';
-import { makeExample, TASKS, type Example, type Task } from './examples';
+import { makeExample, TASKS, type ExampleInfo, type Task } from './examples';
 import { hashSeed, Rng } from './random';
 
 export const SPLITS = ['train', 'eval', 'eval-unseen'] as const;
@@ -18,23 +18,15 @@ export type Split = (typeof SPLITS)[number];
 export const TASK_MIX: Record<Task, number> = { sketch: 0.55, screenshot: 0.15, chart: 0.3 };
 
 /** Bumped whenever a change to the generator changes its output for the same seed. */
-export const GENERATOR_VERSION = 4;
+export const GENERATOR_VERSION = 5;
 
-export interface IndexLine {
+export interface IndexLine extends ExampleInfo {
   id: string;
   /** GENERATOR_VERSION of the code that wrote the example. */
   version: number;
-  task: Task;
+  /** File names, in the split's folder. */
   image: string;
   target: string;
-  width: number;
-  height: number;
-  viewport?: number;
-  lang: string;
-  style: object;
-  words: string[];
-  chart?: Example['chart'];
-  summary?: string;
 }
 
 export function exampleId(task: Task, n: number): string {

@@ -103,7 +103,7 @@ export const MEASURE_SCRIPT = `(() => {
           const lum = bg.length >= 3 ? (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) / 255 : 1;
           const item = { tag: tag.toLowerCase(), kind, depth, ...box, border, fill, dark: fill && lum < 0.45, radius: parseFloat(style.borderTopLeftRadius) || 0, runs };
           if (type) {
-            const text = tag === 'SELECT' ? (child.options[child.selectedIndex] || { text: '' }).text : child.getAttribute('placeholder') || child.value || '';
+            const text = tag === 'SELECT' ? (child.options[child.selectedIndex] || { text: '' }).text : CHOICES.has(type) ? '' : child.getAttribute('placeholder') || child.value || '';
             item.control = { type, checked: !!child.checked, text };
           }
           if (tag === 'LI' && child.parentElement) item.list = { ordered: child.parentElement.tagName === 'OL', index: [...child.parentElement.children].indexOf(child) };

@@ -117,8 +117,8 @@ class Sketcher {
     }
   }
 
-  /** Writes the words of a run over its lines, or scribbles them; returns whether it wrote. */
-  private run(run: TextRun, write: boolean, underline = false): void {
+  /** Writes the words of a run over its lines, or scribbles them; `isText` runs count as page words. */
+  private run(run: TextRun, write: boolean, underline = false, isText = true): void {
     const s = this.at.scale;
     const words = run.text.split(' ').filter(Boolean);
     const total = run.lines.reduce((sum, l) => sum + l.w, 0);
@@ -154,7 +154,8 @@ class Sketcher {
         (run.bold ? this.heavy : this.strokes).push(this.wobbly(tilted, 0.2));
       }
       if (underline) this.line([x, baseline + size * 0.25], [x + Math.min(natural, w * 1.1), baseline + size * 0.25 + (Math.min(natural, w) * tilt)], 2);
-      if (size >= this.at.legible) this.words.push(...taken);
+      // List numbers are drawn but are no words of the page (CSS writes them).
+      if (isText && size >= this.at.legible) this.words.push(...taken);
     }
   }
 
@@ -232,7 +233,7 @@ class Sketcher {
     if (b.list) {
       const first = b.runs[0]?.lines[0] ?? b;
       const [x, y] = this.px(b.x - 14, first.y + first.h / 2);
-      if (b.list.ordered) this.run({ text: `${b.list.index + 1}.`, lines: [{ x: b.x - 22, y: first.y, w: 16, h: first.h }], fontSize: 16, bold: false }, true);
+      if (b.list.ordered) this.run({ text: `${b.list.index + 1}.`, lines: [{ x: b.x - 22, y: first.y, w: 16, h: first.h }], fontSize: 16, bold: false }, true, false, false);
       else this.ellipse(x, y, 1.5 * this.at.scale, 1.5 * this.at.scale, true);
     }
   }
