@@ -1,6 +1,9 @@
-# The engine addon. node-gyp (bundled with npm, builds offline against the installed Node headers)
-# compiles it; kernels_avx2.cc is a separate static library so that only it gets -mavx2/-mfma and
-# the rest stays runnable on any x86-64 (runtime dispatch picks the kernel set).
+# The engine, built by node-gyp (bundled with npm, builds offline against the installed Node
+# headers): the engine core as a static library, linked into the production addon
+# (pixtral_native.node), into pixtral_testing.node (benchmark-only entry points, never shipped) and
+# into the op_harness program. kernels_avx2.cc is a library of its own so that only it gets
+# -mavx2/-mfma and the rest stays runnable on any x86-64 (runtime dispatch picks the kernel set).
+# The CUDA backend is a separate library built by native/cuda/build.mjs.
 {
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
@@ -16,7 +19,10 @@
     },
     "msvs_settings": {
       "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"] }
-    }
+    },
+    "conditions": [
+      ["OS=='linux'", { "libraries": ["-lpthread", "-ldl"] }]
+    ]
   },
   "targets": [
     {
@@ -32,29 +38,28 @@
       ]
     },
     {
-      "target_name": "pixtral_native",
+      "target_name": "pixtral_core",
+      "type": "static_library",
       "dependencies": ["kernels_avx2"],
+      "sources": ["<!@(node -p \"require('./sources.json').core.join(' ')\")"]
+    },
+    {
+      "target_name": "pixtral_native",
+      "dependencies": ["pixtral_core"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "sources": [
-        "src/json.cc",
-        "src/safetensors.cc",
-        "src/model_config.cc",
-        "src/model_files.cc",
-        "src/thread_pool.cc",
-        "src/kernels.cc",
-        "src/kernels_neon.cc",
-        "src/cpu_backend.cc",
-        "src/rope.cc",
-        "src/vision_encoder.cc",
-        "src/adapter.cc",
-        "src/decoder.cc",
-        "src/sampler.cc",
-        "src/engine.cc",
-        "src/addon.cc"
-      ],
-      "conditions": [
-        ["OS=='linux'", { "libraries": ["-lpthread"] }]
-      ]
+      "sources": ["src/addon.cc"]
+    },
+    {
+      "target_name": "pixtral_testing",
+      "dependencies": ["pixtral_core"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": ["test/testing_addon.cc"]
+    },
+    {
+      "target_name": "op_harness",
+      "type": "executable",
+      "dependencies": ["pixtral_core"],
+      "sources": ["<!@(node -p \"require('./sources.json').harness.join(' ')\")"]
     }
   ]
 }

@@ -9,16 +9,14 @@ namespace px {
 class Adapter {
  public:
   Adapter(Backend& backend, const ModelFiles& files);
-  // x: device [rows, Dv]; y: device [rows, D]; scratch: device [rows, D].
-  void forward(const float* x, float* y, float* scratch, int rows);
+  // Records y [rows, D] = adapter(x [rows, Dv]); scratch [rows, D] holds the hidden activation.
+  void record(Graph& g, const Tensor& x, const Tensor& y, const Tensor& scratch) const;
   int in_dim() const { return static_cast<int>(w_in_.cols); }
   int out_dim() const { return static_cast<int>(w_out_.rows); }
 
  private:
-  Backend& be_;
-  Weight w_in_, w_out_;  // [D, Dv], [D, D]
-  Weight b_in_, b_out_;  // [D] each; absent when adapter_bias is false
-  bool has_bias_;
+  Tensor w_in_, w_out_;  // [D, Dv], [D, D]
+  Tensor b_in_, b_out_;  // [1, D] each; empty when adapter_bias is false
 };
 
 }  // namespace px

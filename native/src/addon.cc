@@ -1,27 +1,61 @@
 // The N-API face of the engine (typed in src/engine/native.ts). Every call that computes runs on a
-// libuv worker thread (AsyncWorker) and settles a Promise, so the Node event loop never blocks;
-// generate() streams tokens back through a progress queue. An engine runs one call at a time: a
-// second call while one is running is refused, not queued (the worker process queues requests).
+// libuv worker thread and settles a Promise, so the Node event loop never blocks; generate()
+// streams tokens back through a progress queue. An engine runs one call at a time: a second call
+// while one is running is refused, not queued (the worker process queues requests).
+//
+// Safe under misuse: each running call holds a reference to its JS Engine object, so dropping the
+// object mid-call cannot free what the call uses; memory() and the accessors read state the engine
+// keeps thread-safe. Errors keep their kind: every rejection carries a `code` (ECANCELLED,
+// EBADINPUT, EBADWEIGHTS, ENOMEM, EUNSUPPORTED, EINTERNAL).
 #include <napi.h>
 
-#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "cpu_backend.h"
 #include "engine.h"
 #include "error.h"
 #include "kernels.h"
 #include "model_files.h"
-#include "rope.h"
-#include "thread_pool.h"
 
 namespace {
 
 using px::Engine;
+
+// ---- errors -----------------------------------------------------------------------------------
+
+// What a failed call reports: the message and the code the editor dispatches on.
+struct Failure {
+  std::string message;
+  std::string code;
+};
+
+// Runs fn, turning whatever it throws into a Failure.
+template <typename Fn>
+bool capture_failure(Fn&& fn, Failure& failure) {
+  try {
+    fn();
+    return true;
+  } catch (const px::Cancelled&) {
+    failure = {"cancelled", "ECANCELLED"};
+  } catch (const px::EngineError& e) {
+    failure = {e.what(), px::error_code(e.kind)};
+  } catch (const std::bad_alloc&) {
+    failure = {"out of memory", "ENOMEM"};
+  } catch (const std::exception& e) {
+    failure = {e.what(), "EINTERNAL"};
+  }
+  return false;
+}
+
+Napi::Value error_value(Napi::Env env, const Failure& f) {
+  Napi::Error err = Napi::Error::New(env, f.message);
+  err.Set("code", f.code);
+  return err.Value();
+}
+
+[[noreturn]] void throw_failure(Napi::Env env, const Failure& f) { throw Napi::Error(env, error_value(env, f)); }
 
 // ---- conversions ------------------------------------------------------------------------------
 
@@ -75,9 +109,9 @@ Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
   return a;
 }
 
-std::vector<float> float_array(const Napi::Value& v, const char* what) {
+std::vector<float> float_array(const Napi::Value& v, const std::string& what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
+    throw Napi::TypeError::New(v.Env(), what + " must be a Float32Array");
   Napi::Float32Array a = v.As<Napi::Float32Array>();
   return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
 }
@@ -99,10 +133,33 @@ double number_option(const Napi::Object& o, const char* key, double fallback) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
+std::string string_option(const Napi::Object& o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
+  return v.As<Napi::String>();
+}
+
 Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return Napi::Object::New(info.Env());
   if (!info[i].IsObject()) throw Napi::TypeError::New(info.Env(), "options must be an object");
   return info[i].As<Napi::Object>();
+}
+
+px::LoadOptions load_options(Napi::Env env, const Napi::Object& o) {
+  px::LoadOptions opts;
+  opts.backend = string_option(o, "backend", "cpu");
+  opts.kernels = string_option(o, "kernels", "");
+  opts.threads = int_option(o, "threads", 0);
+  opts.device = int_option(o, "device", 0);
+  opts.context = int_option(o, "contextLength", 0);
+  opts.max_chunk = int_option(o, "maxChunk", 512);
+  if (opts.context < 0 || opts.threads < 0 || opts.device < 0 || opts.max_chunk <= 0)
+    throw Napi::RangeError::New(env, "contextLength, threads and device must be >= 0 and maxChunk > 0");
+  Failure f;
+  const std::string kv = string_option(o, "kvCache", "f16");
+  if (!capture_failure([&] { opts.kv_cache = px::kv_cache_dtype(kv); }, f)) throw_failure(env, f);
+  return opts;
 }
 
 // Images arrive as [{pixels: Float32Array [3,H,W], height, width}], copied so the JS side may reuse them.
@@ -111,77 +168,77 @@ struct HostImages {
   std::vector<px::ImageInput> views;
 };
 
-HostImages images_arg(Napi::Env env, const Napi::Value& v) {
-  HostImages out;
+std::shared_ptr<HostImages> images_arg(Napi::Env env, const Napi::Value& v) {
+  auto out = std::make_shared<HostImages>();
   if (v.IsUndefined() || v.IsNull()) return out;
   if (!v.IsArray()) throw Napi::TypeError::New(env, "images must be an array");
   Napi::Array arr = v.As<Napi::Array>();
+  std::vector<std::pair<int, int>> sizes;
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     Napi::Value item = arr.Get(i);
-    if (!item.IsObject()) throw Napi::TypeError::New(env, "images[" + std::to_string(i) + "] must be an object");
+    const std::string name = "images[" + std::to_string(i) + "]";
+    if (!item.IsObject()) throw Napi::TypeError::New(env, name + " must be an object");
     Napi::Object o = item.As<Napi::Object>();
     const int h = int_option(o, "height", 0), w = int_option(o, "width", 0);
-    std::vector<float> px = float_array(o.Get("pixels"), ("images[" + std::to_string(i) + "].pixels").c_str());
+    std::vector<float> px = float_array(o.Get("pixels"), name + ".pixels");
     if (h <= 0 || w <= 0 || px.size() != static_cast<size_t>(3) * h * w)
-      throw Napi::RangeError::New(env, "images[" + std::to_string(i) + "]: pixels has " + std::to_string(px.size()) +
+      throw Napi::RangeError::New(env, name + ": pixels has " + std::to_string(px.size()) +
                                            " values, expected 3*height*width = " +
                                            std::to_string(static_cast<size_t>(3) * std::max(h, 0) * std::max(w, 0)));
-    out.pixels.push_back(std::move(px));
+    out->pixels.push_back(std::move(px));
+    sizes.emplace_back(h, w);
   }
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    Napi::Object o = arr.Get(i).As<Napi::Object>();
-    out.views.push_back(px::ImageInput{out.pixels[i].data(), int_option(o, "height", 0), int_option(o, "width", 0)});
-  }
+  for (size_t i = 0; i < sizes.size(); ++i)
+    out->views.push_back(px::ImageInput{out->pixels[i].data(), sizes[i].first, sizes[i].second});
   return out;
 }
 
 // ---- async plumbing ---------------------------------------------------------------------------
 
-// Runs `work` off the JS thread and settles a promise with `done(env)`'s value. Engine errors
-// become Error(message); a cancel becomes Error("cancelled") with code "ECANCELLED".
+// Holds the JS Engine object for the duration of a call and marks the engine free when it ends.
+class CallGuard {
+ public:
+  CallGuard(Napi::Object self, bool* busy) : self_(Napi::Persistent(self)), busy_(busy) {}
+  ~CallGuard() { *busy_ = false; }  // runs on the JS thread, while self_ still holds the object
+
+ private:
+  Napi::ObjectReference self_;
+  bool* busy_;
+};
+
+// Runs `work` off the JS thread and settles a promise with `done(env)`'s value.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   using Work = std::function<void()>;
   using Done = std::function<Napi::Value(Napi::Env)>;
-  PromiseWorker(Napi::Env env, Work work, Done done, std::function<void()> finally)
+  PromiseWorker(Napi::Env env, Work work, Done done, std::unique_ptr<CallGuard> guard)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-        done_(std::move(done)), finally_(std::move(finally)) {}
+        done_(std::move(done)), guard_(std::move(guard)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
-    try {
-      work_();
-    } catch (const px::Cancelled&) {
-      cancelled_ = true;
-      SetError("cancelled");
-    } catch (const std::bad_alloc&) {
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
+    if (!capture_failure(work_, failure_)) SetError(failure_.message);
   }
   void OnOK() override {
-    finally_();
+    guard_.reset();
     try {
       deferred_.Resolve(done_(Env()));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }
   }
-  void OnError(const Napi::Error& e) override {
-    finally_();
-    Napi::Error err = Napi::Error::New(Env(), e.Message());
-    if (cancelled_) err.Set("code", "ECANCELLED");
-    deferred_.Reject(err.Value());
+  void OnError(const Napi::Error&) override {
+    guard_.reset();
+    deferred_.Reject(error_value(Env(), failure_));
   }
 
  private:
   Napi::Promise::Deferred deferred_;
   Work work_;
   Done done_;
-  std::function<void()> finally_;
-  bool cancelled_ = false;
+  std::unique_ptr<CallGuard> guard_;
+  Failure failure_;
 };
 
 struct TokenEvent {
@@ -193,27 +250,28 @@ struct TokenEvent {
 class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenEvent> {
  public:
   GenerateWorker(Napi::Env env, std::shared_ptr<Engine> engine, px::GenerateRequest request, uint64_t epoch,
-                 Napi::Function on_token, std::function<void()> finally)
+                 Napi::Function on_token, std::unique_ptr<CallGuard> guard)
       : Napi::AsyncProgressQueueWorker<TokenEvent>(env), deferred_(Napi::Promise::Deferred::New(env)),
         engine_(std::move(engine)), request_(std::move(request)), epoch_(epoch),
-        on_token_(Napi::Persistent(on_token)), finally_(std::move(finally)) {}
+        on_token_(Napi::Persistent(on_token)), guard_(std::move(guard)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   void Execute(const ExecutionProgress& progress) override {
-    try {
-      const int V = engine_->files().config().vocab_size;
-      reason_ = engine_->generate(
-          request_,
-          [&](int id, const float* logits) {
-            tokens_.push_back(id);
-            TokenEvent ev{id, logits ? std::vector<float>(logits, logits + V) : std::vector<float>()};
-            progress.Send(&ev, 1);
-          },
-          epoch_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
+    const bool ok = capture_failure(
+        [&] {
+          const int V = engine_->files().config().vocab_size;
+          reason_ = engine_->generate(
+              request_,
+              [&](int id, const float* logits) {
+                tokens_.push_back(id);
+                TokenEvent ev{id, logits ? std::vector<float>(logits, logits + V) : std::vector<float>()};
+                progress.Send(&ev, 1);
+              },
+              epoch_);
+        },
+        failure_);
+    if (!ok) SetError(failure_.message);
   }
   void OnProgress(const TokenEvent* events, size_t count) override {
     Napi::Env env = Env();
@@ -232,7 +290,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenEvent> {
     }
   }
   void OnOK() override {
-    finally_();
+    guard_.reset();
     Napi::Env env = Env();
     if (callback_failed_) return deferred_.Reject(callback_error_.Value());
     Napi::Object result = Napi::Object::New(env);
@@ -244,9 +302,9 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenEvent> {
                                                                  : "cancelled");
     deferred_.Resolve(result);
   }
-  void OnError(const Napi::Error& e) override {
-    finally_();
-    deferred_.Reject(Napi::Error::New(Env(), e.Message()).Value());
+  void OnError(const Napi::Error&) override {
+    guard_.reset();
+    deferred_.Reject(error_value(Env(), failure_));
   }
 
  private:
@@ -255,7 +313,8 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenEvent> {
   px::GenerateRequest request_;
   uint64_t epoch_;
   Napi::FunctionReference on_token_;
-  std::function<void()> finally_;
+  std::unique_ptr<CallGuard> guard_;
+  Failure failure_;
   std::vector<int> tokens_;
   px::StopReason reason_ = px::StopReason::Length;
   bool callback_failed_ = false;
@@ -272,6 +331,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            InstanceMethod<&EngineWrap::Load>("load"),
                            InstanceMethod<&EngineWrap::Unload>("unload"),
                            InstanceMethod<&EngineWrap::Reset>("reset"),
+                           InstanceMethod<&EngineWrap::Rewind>("rewind"),
                            InstanceMethod<&EngineWrap::EncodeImages>("encodeImages"),
                            InstanceMethod<&EngineWrap::Project>("project"),
                            InstanceMethod<&EngineWrap::Prefill>("prefill"),
@@ -289,64 +349,65 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       : Napi::ObjectWrap<EngineWrap>(info), engine_(std::make_shared<Engine>()) {}
 
  private:
-  void claim(Napi::Env env, const char* what) {
-    if (busy_) throw Napi::Error::New(env, std::string("engine is busy: ") + what + " must wait for the running call");
+  // Marks the engine busy for one call; the guard keeps this object alive until the call ends.
+  std::unique_ptr<CallGuard> claim(const Napi::CallbackInfo& info, const char* what) {
+    if (busy_)
+      throw Napi::Error::New(info.Env(), std::string("engine is busy: ") + what + " must wait for the running call");
     busy_ = true;
+    return std::make_unique<CallGuard>(info.This().As<Napi::Object>(), &busy_);
   }
-  std::function<void()> release() {
-    return [this] { busy_ = false; };
-  }
-  template <typename Done>
-  Napi::Value run(Napi::Env env, const char* what, std::function<void()> work, Done done) {
-    claim(env, what);
-    auto* w = new PromiseWorker(env, std::move(work), std::move(done), release());
+  Napi::Value run(const Napi::CallbackInfo& info, const char* what, std::function<void()> work,
+                  PromiseWorker::Done done) {
+    auto* w = new PromiseWorker(info.Env(), std::move(work), std::move(done), claim(info, what));
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
+  }
+  // A synchronous call that must not overlap a running one.
+  template <typename Fn>
+  void run_now(const Napi::CallbackInfo& info, const char* what, Fn&& fn) {
+    auto guard = claim(info, what);
+    Failure f;
+    if (!capture_failure(fn, f)) throw_failure(info.Env(), f);
   }
 
   Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "load(dir, options?): dir must be a string");
     const std::string dir = info[0].As<Napi::String>();
-    Napi::Object o = options_arg(info, 1);
-    px::LoadOptions opts;
-    if (o.Get("backend").IsString()) opts.backend = o.Get("backend").As<Napi::String>();
-    if (o.Get("kernels").IsString()) opts.kernels = o.Get("kernels").As<Napi::String>();
-    opts.threads = int_option(o, "threads", 0);
-    opts.context = int_option(o, "contextLength", 0);
-    opts.max_chunk = int_option(o, "maxChunk", 512);
-    if (opts.context < 0 || opts.threads < 0 || opts.max_chunk <= 0)
-      throw Napi::RangeError::New(env, "contextLength, threads must be >= 0 and maxChunk > 0");
+    const px::LoadOptions opts = load_options(env, options_arg(info, 1));
     auto engine = engine_;
-    return run(env, "load", [engine, dir, opts] { engine->load(dir, opts); },
+    return run(info, "load", [engine, dir, opts] { engine->load(dir, opts); },
                [engine](Napi::Env e) -> Napi::Value { return model_info(e, engine->files()); });
   }
 
   Napi::Value Unload(const Napi::CallbackInfo& info) {
-    claim(info.Env(), "unload");
-    engine_->unload();
-    busy_ = false;
+    run_now(info, "unload", [&] { engine_->unload(); });
     return info.Env().Undefined();
   }
 
   Napi::Value Reset(const Napi::CallbackInfo& info) {
-    claim(info.Env(), "reset");
-    engine_->reset();
-    busy_ = false;
+    run_now(info, "reset", [&] { engine_->reset(); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Rewind(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "rewind(tokens): tokens must be a number");
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    run_now(info, "rewind", [&] { engine_->rewind(n); });
     return info.Env().Undefined();
   }
 
   Napi::Value EncodeImages(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto images = std::make_shared<HostImages>(images_arg(env, info.Length() > 0 ? info[0] : env.Undefined()));
+    auto images = images_arg(env, info.Length() > 0 ? info[0] : env.Undefined());
     const bool capture = options_arg(info, 1).Get("captureLayers").ToBoolean();
     auto engine = engine_;
-    auto cap = std::make_shared<px::VisionCapture>();
+    auto captured = std::make_shared<std::vector<std::vector<float>>>();
     auto out = std::make_shared<std::vector<float>>();
     const uint64_t epoch = engine->cancel_epoch();
     return run(
-        env, "encodeImages", [=] { *out = engine->encode_images(images->views, capture ? cap.get() : nullptr, epoch); },
+        info, "encodeImages", [=] { *out = engine->encode_images(images->views, capture ? captured.get() : nullptr, epoch); },
         [=](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
           r.Set("out", to_js(e, *out));
@@ -355,11 +416,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
           for (size_t i = 0; i < images->views.size(); ++i)
             counts.Set(static_cast<uint32_t>(i), (images->views[i].height / P) * (images->views[i].width / P));
           r.Set("tokensPerImage", counts);
-          if (capture) {
-            r.Set("patchEmbedsConv", to_js(e, cap->patch_embeds_conv));
-            r.Set("lnPre", to_js(e, cap->ln_pre));
-            Napi::Array layers = Napi::Array::New(e, cap->layers.size());
-            for (size_t i = 0; i < cap->layers.size(); ++i) layers.Set(static_cast<uint32_t>(i), to_js(e, cap->layers[i]));
+          if (capture && captured->size() >= 2) {
+            // Captured in order: patch conv, ln_pre, then one per layer.
+            r.Set("patchEmbedsConv", to_js(e, (*captured)[0]));
+            r.Set("lnPre", to_js(e, (*captured)[1]));
+            Napi::Array layers = Napi::Array::New(e, captured->size() - 2);
+            for (size_t i = 2; i < captured->size(); ++i) layers.Set(static_cast<uint32_t>(i - 2), to_js(e, (*captured)[i]));
             r.Set("layers", layers);
           }
           return r;
@@ -368,18 +430,18 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value Project(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2) throw Napi::TypeError::New(env, "project(visionOut, rows)");
+    if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "project(visionOut, rows)");
     auto x = std::make_shared<std::vector<float>>(float_array(info[0], "visionOut"));
     const int rows = info[1].As<Napi::Number>().Int32Value();
     auto engine = engine_;
-    if (!engine->loaded()) throw Napi::Error::New(env, "no model is loaded");
+    if (!engine->loaded()) throw_failure(env, {"no model is loaded", "EBADINPUT"});
     const size_t in_dim = engine->files().config().vision.hidden;
     if (rows <= 0 || x->size() != rows * in_dim)
       throw Napi::RangeError::New(env, "visionOut has " + std::to_string(x->size()) + " values, expected rows * " +
                                            std::to_string(in_dim));
     auto out = std::make_shared<std::vector<float>>();
     const uint64_t epoch = engine->cancel_epoch();
-    return run(env, "project", [=] { *out = engine->project(x->data(), rows, epoch); },
+    return run(info, "project", [=] { *out = engine->project(x->data(), rows, epoch); },
                [=](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
 
@@ -391,20 +453,17 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Object o = options_arg(info, 1);
     auto request = std::make_shared<px::PrefillRequest>();
     request->ids.assign(ids.Data(), ids.Data() + ids.ElementLength());
-    auto images = std::make_shared<HostImages>(images_arg(env, o.Get("images")));
+    auto images = images_arg(env, o.Get("images"));
     request->images = images->views;
     request->reserve = int_option(o, "reserve", 0);
     request->chunk = int_option(o, "chunkSize", 0);
-    Napi::Value mode = o.Get("logits");
-    if (mode.IsString()) {
-      const std::string m = mode.As<Napi::String>();
-      if (m != "all" && m != "last") throw Napi::TypeError::New(env, "logits must be 'last' or 'all'");
-      request->all_logits = m == "all";
-    }
+    const std::string mode = string_option(o, "logits", "none");
+    if (mode != "none" && mode != "last" && mode != "all") throw Napi::TypeError::New(env, "logits must be 'none', 'last' or 'all'");
+    request->logits = mode == "all" ? px::LogitsMode::All : mode == "last" ? px::LogitsMode::Last : px::LogitsMode::None;
     auto engine = engine_;
     auto out = std::make_shared<std::vector<float>>();
     const uint64_t epoch = engine->cancel_epoch();
-    return run(env, "prefill", [=] { *out = engine->prefill(*request, epoch); (void)images; },
+    return run(info, "prefill", [=] { *out = engine->prefill(*request, epoch); (void)images; },
                [=](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
 
@@ -426,14 +485,19 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Value stops = o.Get("stopIds");
     if (stops.IsArray()) {
       Napi::Array a = stops.As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length(); ++i) r.stop_ids.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        Napi::Value id = a.Get(i);
+        if (!id.IsNumber()) throw Napi::TypeError::New(env, "stopIds must be an array of token ids");
+        r.stop_ids.push_back(id.As<Napi::Number>().Int32Value());
+      }
     } else if (!stops.IsUndefined()) {
       throw Napi::TypeError::New(env, "stopIds must be an array of token ids");
     } else {
       r.stop_ids.push_back(2);  // EOS (spec g)
     }
-    claim(env, "generate");
-    auto* w = new GenerateWorker(env, engine_, std::move(r), engine_->cancel_epoch(), info[1].As<Napi::Function>(), release());
+    auto guard = claim(info, "generate");
+    auto* w = new GenerateWorker(env, engine_, std::move(r), engine_->cancel_epoch(), info[1].As<Napi::Function>(),
+                                 std::move(guard));
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
@@ -452,6 +516,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     o.Set("scratchBytes", static_cast<double>(m.scratch_bytes));
     o.Set("rssBytes", static_cast<double>(m.rss_bytes));
     o.Set("peakRssBytes", static_cast<double>(m.peak_rss_bytes));
+    o.Set("deviceTotalBytes", static_cast<double>(m.device.total));
+    o.Set("deviceFreeBytes", static_cast<double>(m.device.free));
     return o;
   }
 
@@ -459,7 +525,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Position(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), engine_->position()); }
   Napi::Value ContextLength(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), engine_->context()); }
   Napi::Value BackendName(const Napi::CallbackInfo& info) {
-    return engine_->loaded() ? Napi::Value(Napi::String::New(info.Env(), engine_->backend_name())) : info.Env().Null();
+    const std::string name = engine_->backend_name();
+    return name.empty() ? info.Env().Null() : Napi::Value(Napi::String::New(info.Env(), name));
   }
 
   std::shared_ptr<Engine> engine_;
@@ -468,134 +535,47 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
 // ---- module functions -------------------------------------------------------------------------
 
+std::string dir_arg(const Napi::CallbackInfo& info, const char* usage) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), usage);
+  return info[0].As<Napi::String>();
+}
+
 Napi::Value InspectModel(const Napi::CallbackInfo& info) {
+  const std::string dir = dir_arg(info, "inspectModel(dir): dir must be a string");
+  std::unique_ptr<px::ModelFiles> files;
+  Failure f;
+  if (!capture_failure([&] { files = px::ModelFiles::open(dir); }, f)) throw_failure(info.Env(), f);
+  return model_info(info.Env(), *files);
+}
+
+// planMemory(dir, loadOptions?): the bytes load() would take, from the engine's own accounting.
+Napi::Value PlanMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "inspectModel(dir): dir must be a string");
-  try {
-    auto files = px::ModelFiles::open(info[0].As<Napi::String>());
-    return model_info(env, *files);
-  } catch (const px::EngineError& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+  const std::string dir = dir_arg(info, "planMemory(dir, options?): dir must be a string");
+  const px::LoadOptions opts = load_options(env, options_arg(info, 1));
+  px::MemoryPlan plan;
+  Failure f;
+  const bool ok = capture_failure(
+      [&] {
+        auto files = px::ModelFiles::open(dir);
+        plan = Engine::plan(files->config(), files->weight_bytes(), opts);
+      },
+      f);
+  if (!ok) throw_failure(env, f);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("weightBytes", static_cast<double>(plan.weight_bytes));
+  o.Set("kvCacheBytes", static_cast<double>(plan.kv_cache_bytes));
+  o.Set("scratchBytes", static_cast<double>(plan.scratch_bytes));
+  return o;
 }
 
 Napi::Value CpuKernelsName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), px::cpu_kernels().name); }
 
-px::RopePairing pairing_arg(const Napi::Value& v) {
-  const std::string s = v.As<Napi::String>();
-  if (s == "interleaved") return px::RopePairing::Interleaved;
-  if (s == "half") return px::RopePairing::Half;
-  throw Napi::TypeError::New(v.Env(), "style must be 'interleaved' or 'half'");
-}
-
-// testing.ropeText(x, positions, heads, headDim, theta, style)
-Napi::Value TestRopeText(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<float> x = float_array(info[0], "x");
-  Napi::Int32Array pos = info[1].As<Napi::Int32Array>();
-  const int heads = info[2].As<Napi::Number>().Int32Value(), hd = info[3].As<Napi::Number>().Int32Value();
-  const double theta = info[4].As<Napi::Number>().DoubleValue();
-  const int T = static_cast<int>(pos.ElementLength());
-  if (x.size() != static_cast<size_t>(T) * heads * hd) throw Napi::RangeError::New(env, "x must be [T, heads, headDim]");
-  // Positions may be anywhere (up to the end of the window): one table row per token.
-  const px::RopePairing pairing = pairing_arg(info[5]);
-  px::CpuBackend be(1);
-  std::vector<float> row;
-  for (int t = 0; t < T; ++t) {
-    px::text_rope_table(pos.Data()[t], 1, hd, theta, row);
-    be.rope(x.data() + static_cast<size_t>(t) * heads * hd, heads * hd, row.data(), 1, heads, hd, pairing);
-  }
-  return to_js(env, x);
-}
-
-Napi::Value TestRopeVisionTable(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int gh = info[0].As<Napi::Number>().Int32Value(), gw = info[1].As<Napi::Number>().Int32Value(),
-            hd = info[2].As<Napi::Number>().Int32Value();
-  const std::vector<float> t = px::vision_rope_table(gh, gw, hd, info[3].As<Napi::Number>().DoubleValue());
-  const size_t half = t.size() / 2;
-  Napi::Object r = Napi::Object::New(env);
-  r.Set("cos", to_js(env, std::vector<float>(t.begin(), t.begin() + half)));
-  r.Set("sin", to_js(env, std::vector<float>(t.begin() + half, t.end())));
-  return r;
-}
-
-// testing.matmulBf16(x, w, rows, inDim, outDim, kernels?) through the threaded CPU backend.
-Napi::Value TestMatmulBf16(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<float> x = float_array(info[0], "x");
-  Napi::Uint16Array w = info[1].As<Napi::Uint16Array>();
-  const int T = info[2].As<Napi::Number>().Int32Value(), in = info[3].As<Napi::Number>().Int32Value(),
-            out = info[4].As<Napi::Number>().Int32Value();
-  if (x.size() != static_cast<size_t>(T) * in || w.ElementLength() != static_cast<size_t>(out) * in)
-    throw Napi::RangeError::New(env, "x must be [rows, inDim] and w [outDim, inDim]");
-  const px::CpuKernels* k = &px::cpu_kernels();
-  if (info.Length() > 5 && info[5].IsString()) {
-    k = px::cpu_kernels_named(info[5].As<Napi::String>());
-    if (!k) throw Napi::Error::New(env, "kernel set not supported here");
-  }
-  px::CpuBackend be(0, k);
-  px::Weight wt{w.Data(), out, in};
-  std::vector<float> y(static_cast<size_t>(T) * out);
-  be.matmul(y.data(), x.data(), wt, nullptr, T, false);
-  return to_js(env, y);
-}
-
-// testing.attention(q, k, v, Tq, Tk, H, K, hd, causalOffset, kernels?) through the CPU backend.
-Napi::Value TestAttention(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<float> q = float_array(info[0], "q"), k = float_array(info[1], "k"), v = float_array(info[2], "v");
-  int dims[6];
-  for (int i = 0; i < 6; ++i) dims[i] = info[3 + i].As<Napi::Number>().Int32Value();
-  const int Tq = dims[0], Tk = dims[1], H = dims[2], K = dims[3], hd = dims[4], causal = dims[5];
-  if (H <= 0 || K <= 0 || H % K || q.size() != static_cast<size_t>(Tq) * H * hd ||
-      k.size() != static_cast<size_t>(Tk) * K * hd || v.size() != k.size())
-    throw Napi::RangeError::New(env, "q must be [Tq, H*hd], k and v [Tk, K*hd], H a multiple of K");
-  const px::CpuKernels* kernels = &px::cpu_kernels();
-  if (info.Length() > 9 && info[9].IsString()) {
-    kernels = px::cpu_kernels_named(info[9].As<Napi::String>());
-    if (!kernels) throw Napi::Error::New(env, "kernel set not supported here");
-  }
-  px::CpuBackend be(0, kernels);
-  std::vector<float> out(q.size());
-  be.attention(out.data(), q.data(), k.data(), v.data(), Tq, Tk, H, K, hd, causal);
-  return to_js(env, out);
-}
-
-// testing.memcpyBandwidth(bytes, iters, threads?): bytes copied per second by memcpy split across
-// threads — the peer the decode benchmark compares its weight streaming with.
-Napi::Value TestMemcpyBandwidth(const Napi::CallbackInfo& info) {
-  const size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
-  const int iters = info[1].As<Napi::Number>().Int32Value();
-  const int threads = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 0;
-  std::vector<char> a(bytes, 1), b(bytes, 0);
-  px::ThreadPool pool(threads > 0 ? threads : px::default_thread_count());
-  const int parts = pool.size() * 4;
-  const size_t per = (bytes + parts - 1) / parts;
-  auto once = [&] {
-    pool.parallel_for(parts, [&](int p, int) {
-      const size_t off = per * p;
-      if (off < bytes) std::memcpy(b.data() + off, a.data() + off, std::min(per, bytes - off));
-    });
-  };
-  once();  // fault the pages in
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < iters; ++i) once();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return Napi::Number::New(info.Env(), static_cast<double>(bytes) * iters / s);
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("inspectModel", Napi::Function::New(env, InspectModel));
+  exports.Set("planMemory", Napi::Function::New(env, PlanMemory));
   exports.Set("cpuKernels", Napi::Function::New(env, CpuKernelsName));
-  Napi::Object testing = Napi::Object::New(env);
-  testing.Set("ropeText", Napi::Function::New(env, TestRopeText));
-  testing.Set("ropeVisionTable", Napi::Function::New(env, TestRopeVisionTable));
-  testing.Set("matmulBf16", Napi::Function::New(env, TestMatmulBf16));
-  testing.Set("attention", Napi::Function::New(env, TestAttention));
-  testing.Set("memcpyBandwidth", Napi::Function::New(env, TestMemcpyBandwidth));
-  exports.Set("testing", testing);
   return exports;
 }
 

@@ -22,7 +22,7 @@ constexpr int kChunk = 16;  // query vectors per register block (two AVX2 / four
 
 inline void run(const AttentionTile& a) {
   const int group = a.H / a.K, nv = a.rows * group, hd = a.hd;
-  const size_t q_stride = static_cast<size_t>(a.H) * hd, kv_stride = static_cast<size_t>(a.K) * hd;
+  const size_t q_stride = static_cast<size_t>(a.H) * hd, kv_stride = a.kv_stride;
   thread_local std::vector<float> qt, ot, st, run_max, run_sum, factor;
   qt.resize(static_cast<size_t>(hd) * nv);   // [hd, nv] queries, pre-scaled
   ot.assign(static_cast<size_t>(hd) * nv, 0.f);  // [hd, nv] unnormalised outputs
@@ -32,13 +32,13 @@ inline void run(const AttentionTile& a) {
   factor.resize(nv);
   // vector n = (row n / group, head g*group + n % group)
   auto offset = [&](int n) { return (a.row0 + n / group) * q_stride + static_cast<size_t>(a.kv_head * group + n % group) * hd; };
-  auto visible = [&](int n) { return a.causal_offset < 0 ? a.Tk : std::min(a.Tk, a.causal_offset + a.row0 + n / group + 1); };
+  auto visible = [&](int n) { return a.positions ? std::min(a.Tk, a.positions[a.row0 + n / group] + 1) : a.Tk; };
   for (int n = 0; n < nv; ++n)
     for (int d = 0; d < hd; ++d) qt[static_cast<size_t>(d) * nv + n] = a.q[offset(n) + d] * a.scale;
 
   const int keys = visible(nv - 1), first_limit = visible(0);
-  const float* kbase = a.k + static_cast<size_t>(a.kv_head) * hd;
-  const float* vbase = a.v + static_cast<size_t>(a.kv_head) * hd;
+  const float* kbase = a.k;  // already at this kv head
+  const float* vbase = a.v;
   for (int j0 = 0; j0 < keys; j0 += kKeyBlock) {
     const int nk = std::min(kKeyBlock, keys - j0);
     // scores[j, n] = sum_d k[j, d] * qt[d, n], kChunk vectors at a time held in registers over d.

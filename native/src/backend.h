@@ -1,93 +1,86 @@
 // The backend boundary: everything the model code (vision_encoder, adapter, decoder) asks of a
-// compute device. The model code only sees device pointers and these operations, so a CUDA or
-// WebGPU backend plugs in by implementing this interface; each backend is checked op by op against
-// the CPU backend. Activations are fp32 device arrays; weights are bf16 device tensors.
+// compute device. Memory is handed out as Buffers the backend owns and seen through typed Tensor
+// views (tensor.h); work is submitted a whole Graph at a time (graph.h). The CPU backend is the
+// reference; a CUDA or WebGPU backend implements the same interface and is correct when it passes
+// the op harness (native/test/op_harness.cc: every op, dtype and odd shape against float64) and
+// the fixtures. Backends built as separate shared libraries export `pixtral_backend_create`.
 #pragma once
+#include <algorithm>
 #include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 
+#include "cancel.h"
+#include "graph.h"
 #include "safetensors.h"
+#include "tensor.h"
 
 namespace px {
 
-// A bf16 weight on the device, [rows, cols] row-major (PyTorch Linear: [out, in]).
-struct Weight {
-  const uint16_t* data = nullptr;
-  int64_t rows = 0;
-  int64_t cols = 0;
-};
-
-// How RoPE pairs the dimensions of a head (spec a.3).
-enum class RopePairing {
-  Interleaved,  // Mistral layout: (2i, 2i+1)
-  Half,         // transformers layout: (i, i + hd/2)
+// Total and free bytes of the device's own memory; zero where the backend cannot tell (the CPU:
+// the fit check reads host memory itself).
+struct DeviceMemory {
+  size_t total = 0;
+  size_t free = 0;
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
+  // "cpu-avx2", "cuda-sm90 (NVIDIA H200)", ...
   virtual std::string name() const = 0;
 
-  // ---- memory -------------------------------------------------------------------------------
-  virtual float* alloc(size_t n) = 0;  // n floats, uninitialised, device memory
-  virtual void release(float* p) = 0;
-  virtual void upload(float* dst, const float* src, size_t n) = 0;    // host -> device
-  virtual void download(float* dst, const float* src, size_t n) = 0;  // device -> host
-  // Makes a checkpoint tensor usable on the device (CPU: points into the mapping, no copy).
-  virtual Weight weight(const TensorView& t) = 0;
-  virtual size_t device_bytes_in_use() const = 0;
+  // Uninitialised device memory; throws EngineError(OutOfMemory) when there is none.
+  virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;
+  // A checkpoint tensor made usable by ops, as a [rows, cols] view (a vector is one row; more
+  // dimensions fold into cols). Owned by the backend until it is destroyed. The CPU backend points
+  // into the file mapping (no copy); device backends upload.
+  virtual Tensor weight(const TensorView& t) = 0;
+  // Work is ordered as submitted (one stream): write, run and read each come after everything
+  // submitted before them. A backend may run asynchronously, and keeps a Buffer that is released
+  // while work still uses it alive until that work is done.
+  //
+  // Host -> device, dst.bytes() bytes; `src` may be reused as soon as write returns.
+  virtual void write(const Tensor& dst, const void* src) = 0;
+  // Device -> host, src.bytes() bytes, once all submitted work has finished.
+  virtual void read(void* dst, const Tensor& src) = 0;
+  // Runs every node of the graph in order. A backend checks `cancel` at Op::CancelPoint nodes (or
+  // only between runs when a run is short) and throws Cancelled; tensors written before stay valid.
+  virtual void run(const Graph& graph, const CancelToken& cancel) = 0;
 
-  // ---- ops (shapes in brackets; T = rows/tokens) -------------------------------------------
-  // y[T, out] = x[T, in] @ W^T (+ bias[out]) ; accumulate: y += instead of y =
-  virtual void matmul(float* y, const float* x, const Weight& w, const Weight* bias, int T, bool accumulate) = 0;
-  // y[T, D] = x / sqrt(mean(x^2) + eps) * w[D]   (y may alias x)
-  virtual void rmsnorm(float* y, const float* x, const Weight& w, int T, int D, float eps) = 0;
-  // In place on x[T, heads, hd] with row stride `stride` floats: rotate pair j of each head by
-  // the angle whose cos/sin are cos_sin[t, j] / cos_sin[T*hd/2 + t*hd/2 + j]  ([2, T, hd/2]).
-  virtual void rope(float* x, int stride, const float* cos_sin, int T, int heads, int hd, RopePairing pairing) = 0;
-  // out[Tq, H*hd] = softmax(q k^T / sqrt(hd)) v, grouped-query: head h reads kv head h / (H/K).
-  // q: [Tq, H*hd]; k, v: [Tk, K*hd]. causal_offset >= 0: query i sees keys j <= causal_offset + i;
-  // causal_offset < 0: no mask (one vision image).
-  virtual void attention(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int H, int K,
-                         int hd, int causal_offset) = 0;
-  virtual void silu_mul(float* gate, const float* up, size_t n) = 0;  // gate = silu(gate) * up
-  virtual void gelu(float* x, size_t n) = 0;                          // exact erf GELU, in place
-  // y[T, D] = table[ids[t]] (bf16 rows widened); ids is a host array
-  virtual void embed(float* y, const Weight& table, const int32_t* ids, int T) = 0;
-  virtual void copy(float* dst, const float* src, size_t n) = 0;
-  virtual void synchronize() {}
+  // Bytes of the buffers alloc() handed out and not yet released (weights not included); safe to
+  // call from any thread while a run is in progress.
+  virtual size_t bytes_in_use() const = 0;
+  virtual DeviceMemory device_memory() const { return {}; }
 };
 
-// Owns one device allocation; released on scope exit, also when a Cancelled or EngineError unwinds.
-class DeviceBuffer {
+// A tensor that owns its buffer (activations, caches, inputs); released on scope exit, also when a
+// Cancelled or EngineError unwinds.
+class OwnedTensor {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(Backend& backend, size_t n) : be_(&backend), p_(backend.alloc(n)), n_(n) {}
-  ~DeviceBuffer() { reset(); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : be_(o.be_), p_(o.p_), n_(o.n_) { o.be_ = nullptr; o.p_ = nullptr; o.n_ = 0; }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    if (this != &o) {
-      reset();
-      be_ = o.be_; p_ = o.p_; n_ = o.n_;
-      o.be_ = nullptr; o.p_ = nullptr; o.n_ = 0;
-    }
-    return *this;
+  OwnedTensor() = default;
+  OwnedTensor(Backend& backend, DType dtype, int64_t rows, int64_t cols) {
+    view_.dtype = dtype;
+    view_.rows = rows;
+    view_.cols = cols;
+    buffer_ = backend.alloc(std::max<size_t>(view_.bytes(), 1));
+    view_.buffer = buffer_.get();
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-
-  float* get() const { return p_; }
-  size_t size() const { return n_; }
-  void reset() {
-    if (be_ && p_) be_->release(p_);
-    be_ = nullptr; p_ = nullptr; n_ = 0;
-  }
+  const Tensor& operator*() const { return view_; }
+  const Tensor* operator->() const { return &view_; }
+  const Tensor& view() const { return view_; }
+  bool empty() const { return !buffer_; }
+  size_t bytes() const { return buffer_ ? buffer_->bytes() : 0; }
 
  private:
-  Backend* be_ = nullptr;
-  float* p_ = nullptr;
-  size_t n_ = 0;
+  std::unique_ptr<Buffer> buffer_;
+  Tensor view_;
 };
+
+// A backend in a shared library (CUDA) exports this C entry point. `options` is a JSON object
+// ({"device": 0, ...}); on failure it returns nullptr and writes a message into `error`.
+constexpr int kBackendAbiVersion = 1;
+using BackendCreateFn = Backend* (*)(int abi_version, const char* options, char* error, size_t error_size);
 
 }  // namespace px

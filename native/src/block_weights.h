@@ -10,11 +10,11 @@
 namespace px {
 
 struct BlockWeights {
-  Weight attention_norm;  // [D]
-  Weight wq, wk, wv;      // [H*hd, D], [K*hd, D], [K*hd, D]
-  Weight wo;              // [D, H*hd]
-  Weight ffn_norm;        // [D]
-  Weight w1, w2, w3;      // gate [F, D], down [D, F], up [F, D]
+  Tensor attention_norm;  // [1, D]
+  Tensor wq, wk, wv;      // [H*hd, D], [K*hd, D], [K*hd, D]
+  Tensor wo;              // [D, H*hd]
+  Tensor ffn_norm;        // [1, D]
+  Tensor w1, w2, w3;      // gate [F, D], down [D, F], up [F, D]
 };
 
 inline BlockWeights load_block_weights(Backend& be, const ModelFiles& files, const std::string& prefix) {

@@ -1,23 +1,56 @@
 // See cpu_backend.h. Work splitting: matmuls split the output rows across threads (every thread
-// streams a disjoint slice of the weight); attention splits (query, kv-head group) pairs; element-
-// wise ops split into large contiguous chunks.
+// streams a disjoint slice of the weight); attention splits (query block, kv head) pairs; element-
+// wise ops split into large contiguous chunks. 16-bit KV caches are widened a block of keys at a
+// time into per-thread scratch, so the attention kernels only ever read fp32.
 #include "cpu_backend.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
+#include <new>
 
-#include "error.h"
+#include "float_formats.h"
 
 namespace px {
 namespace {
 
-std::mutex g_alloc_mu;
-std::unordered_map<const float*, size_t> g_alloc_sizes;
+class CpuBuffer final : public Buffer {
+ public:
+  // Owned, 64-byte aligned memory.
+  CpuBuffer(size_t bytes, std::atomic<size_t>& in_use) : Buffer(bytes), in_use_(&in_use) {
+    const size_t rounded = (std::max<size_t>(bytes, 1) + 63) & ~size_t(63);
+#if defined(_WIN32)
+    data_ = _aligned_malloc(rounded, 64);
+#else
+    data_ = std::aligned_alloc(64, rounded);
+#endif
+    if (!data_)
+      throw EngineError(ErrorKind::OutOfMemory, "out of memory allocating " + std::to_string(bytes >> 20) + " MiB on the CPU");
+    in_use_->fetch_add(bytes, std::memory_order_relaxed);
+  }
+  // A view of memory owned elsewhere (a weight in the file mapping).
+  CpuBuffer(const void* data, size_t bytes) : Buffer(bytes), data_(const_cast<void*>(data)) {}
+  ~CpuBuffer() override {
+    if (!in_use_) return;
+    in_use_->fetch_sub(bytes(), std::memory_order_relaxed);
+#if defined(_WIN32)
+    _aligned_free(data_);
+#else
+    std::free(data_);
+#endif
+  }
+  void* data() const { return data_; }
+
+ private:
+  void* data_ = nullptr;
+  std::atomic<size_t>* in_use_ = nullptr;  // null for views
+};
+
+template <typename T = float>
+T* at(const Tensor& t) {
+  return reinterpret_cast<T*>(static_cast<char*>(static_cast<const CpuBuffer*>(t.buffer)->data()) + t.offset);
+}
 
 // Runs fn(begin, end) over [0, n) in chunks of at least min_chunk elements.
 void parallel_chunks(ThreadPool& pool, size_t n, size_t min_chunk, const std::function<void(size_t, size_t)>& fn) {
@@ -30,7 +63,28 @@ void parallel_chunks(ThreadPool& pool, size_t n, size_t min_chunk, const std::fu
   });
 }
 
+// A weight-like operand widened to fp32 (norm weights, biases): small, widened per call.
+const float* widened(const Tensor& t, std::vector<float>& scratch) {
+  if (t.dtype == DType::F32) return at(t);
+  scratch.resize(static_cast<size_t>(t.numel()));
+  widen_row(t.dtype, at<void>(t), t.numel(), scratch.data());
+  return scratch.data();
+}
+
+DType file_dtype(const TensorView& t) {
+  switch (t.dtype) {
+    case FileDType::BF16: return DType::BF16;
+    case FileDType::F16: return DType::F16;
+    case FileDType::F32: return DType::F32;
+    default:
+      throw EngineError(ErrorKind::BadWeights, "tensor " + t.name + " in " + t.file + " has dtype " +
+                                                   file_dtype_name(t.dtype) + ", which no backend op reads");
+  }
+}
+
 }  // namespace
+
+void* cpu_data(const Tensor& t) { return at<void>(t); }
 
 CpuBackend::CpuBackend(int threads, const CpuKernels* kernels)
     : pool_(threads > 0 ? threads : default_thread_count()), kernels_(kernels ? kernels : &cpu_kernels()) {}
@@ -39,55 +93,52 @@ CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::name() const { return std::string("cpu-") + kernels_->name; }
 
-float* CpuBackend::alloc(size_t n) {
-  size_t bytes = ((std::max<size_t>(n, 1) * sizeof(float)) + 63) & ~size_t(63);
-#if defined(_WIN32)
-  void* p = _aligned_malloc(bytes, 64);
-#else
-  void* p = std::aligned_alloc(64, bytes);
-#endif
-  if (!p) throw EngineError("out of memory allocating " + std::to_string(bytes >> 20) + " MiB on the CPU");
-  std::lock_guard<std::mutex> lock(g_alloc_mu);
-  g_alloc_sizes[static_cast<float*>(p)] = bytes;
-  bytes_in_use_ += bytes;
-  return static_cast<float*>(p);
+std::unique_ptr<Buffer> CpuBackend::alloc(size_t bytes) { return std::make_unique<CpuBuffer>(bytes, bytes_in_use_); }
+
+Tensor CpuBackend::weight(const TensorView& v) {
+  const DType dtype = file_dtype(v);
+  weights_.push_back(std::make_unique<CpuBuffer>(v.data, v.nbytes));
+  Tensor t;
+  t.buffer = weights_.back().get();
+  t.dtype = dtype;
+  t.rows = v.shape.size() <= 1 ? 1 : v.shape[0];
+  t.cols = t.rows == 0 ? 0 : v.numel() / t.rows;
+  return t;
 }
 
-void CpuBackend::release(float* p) {
-  if (!p) return;
-  {
-    std::lock_guard<std::mutex> lock(g_alloc_mu);
-    auto it = g_alloc_sizes.find(p);
-    if (it != g_alloc_sizes.end()) {
-      bytes_in_use_ -= it->second;
-      g_alloc_sizes.erase(it);
+void CpuBackend::write(const Tensor& dst, const void* src) { std::memcpy(at<void>(dst), src, dst.bytes()); }
+void CpuBackend::read(void* dst, const Tensor& src) { std::memcpy(dst, at<void>(src), src.bytes()); }
+
+void CpuBackend::run(const Graph& graph, const CancelToken& cancel) {
+  for (const Node& n : graph.nodes()) {
+    switch (n.op) {
+      case Op::MatMul: matmul(n); break;
+      case Op::RmsNorm: rmsnorm(n); break;
+      case Op::Rope: rope(n); break;
+      case Op::Attention: attention(n); break;
+      case Op::SiluMul: silu_mul(n); break;
+      case Op::Gelu: gelu(n); break;
+      case Op::Embed: embed(n); break;
+      case Op::SetRows: set_rows(n); break;
+      case Op::Copy: copy(n); break;
+      case Op::Sample: sample(n); break;
+      case Op::AddI32: {
+        int32_t* x = at<int32_t>(n.dst);
+        for (int64_t i = 0; i < n.dst.numel(); ++i) x[i] += n.step;
+        break;
+      }
+      case Op::CancelPoint: cancel.check(); break;
     }
   }
-#if defined(_WIN32)
-  _aligned_free(p);
-#else
-  std::free(p);
-#endif
 }
 
-void CpuBackend::upload(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
-void CpuBackend::download(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
-void CpuBackend::copy(float* dst, const float* src, size_t n) { std::memmove(dst, src, n * sizeof(float)); }
-
-Weight CpuBackend::weight(const TensorView& t) {
-  Weight w;
-  w.data = static_cast<const uint16_t*>(t.data);
-  w.rows = t.shape.empty() ? 1 : t.shape[0];
-  w.cols = w.rows == 0 ? 0 : static_cast<int64_t>(t.numel() / std::max<int64_t>(w.rows, 1));
-  if (t.shape.size() == 1) {  // vectors (norm weights, biases) are one row
-    w.rows = 1;
-    w.cols = t.shape[0];
-  }
-  return w;
-}
-
-void CpuBackend::matmul(float* y, const float* x, const Weight& w, const Weight* bias, int T, bool accumulate) {
-  const int out = static_cast<int>(w.rows), in = static_cast<int>(w.cols);
+void CpuBackend::matmul(const Node& n) {
+  const Tensor &x = n.src[0], &w = n.src[1], &bias = n.src[2];
+  float* y = at(n.dst);
+  const float* xp = at(x);
+  const int T = static_cast<int>(x.rows), out = static_cast<int>(w.rows), in = static_cast<int>(w.cols);
+  thread_local std::vector<float> bias_scratch;
+  const float* b = bias.empty() ? nullptr : widened(bias, bias_scratch);
   // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc).
   const int align = T == 1 ? 4 : 32;
   int per = (out + pool_.size() * 4 - 1) / (pool_.size() * 4);
@@ -95,36 +146,65 @@ void CpuBackend::matmul(float* y, const float* x, const Weight& w, const Weight*
   const int tasks = (out + per - 1) / per;
   pool_.parallel_for(tasks, [&](int task, int) {
     const int r0 = task * per, r1 = std::min(out, r0 + per);
-    kernels_->matmul_bf16(y, out, x, w.data, T, in, r0, r1, accumulate);
-    if (bias)
+    if (w.dtype == DType::BF16) {
+      kernels_->matmul_bf16(y, out, xp, at<uint16_t>(w), T, in, r0, r1, n.accumulate);
+    } else {
+      // f32 / f16 weights (no checkpoint ships them; the op takes them): one widened row at a time.
+      thread_local std::vector<float> row;
+      row.resize(in);
+      for (int r = r0; r < r1; ++r) {
+        widen_row(w.dtype, at<char>(w) + static_cast<size_t>(r) * w.row_bytes(), in, row.data());
+        for (int t = 0; t < T; ++t) {
+          float* o = y + static_cast<size_t>(t) * out + r;
+          const float s = kernels_->dot(xp + static_cast<size_t>(t) * in, row.data(), in);
+          *o = n.accumulate ? *o + s : s;
+        }
+      }
+    }
+    if (b)
       for (int t = 0; t < T; ++t)
-        for (int r = r0; r < r1; ++r) y[static_cast<size_t>(t) * out + r] += bf16_to_f32(bias->data[r]);
+        for (int r = r0; r < r1; ++r) y[static_cast<size_t>(t) * out + r] += b[r];
   });
 }
 
-void CpuBackend::rmsnorm(float* y, const float* x, const Weight& w, int T, int D, float eps) {
-  pool_.parallel_for(T, [&](int t, int) {
-    const float* xr = x + static_cast<size_t>(t) * D;
-    float* yr = y + static_cast<size_t>(t) * D;
+void CpuBackend::rmsnorm(const Node& n) {
+  const Tensor& x = n.src[0];
+  const int D = static_cast<int>(x.cols);
+  thread_local std::vector<float> scratch;
+  const float* w = widened(n.src[1], scratch);
+  const float* xp = at(x);
+  float* yp = at(n.dst);
+  pool_.parallel_for(static_cast<int>(x.rows), [&](int t, int) {
+    const float* xr = xp + static_cast<size_t>(t) * D;
+    float* yr = yp + static_cast<size_t>(t) * D;
     double ss = 0;
     for (int i = 0; i < D; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-    const float inv = static_cast<float>(1.0 / std::sqrt(ss / D + eps));
-    for (int i = 0; i < D; ++i) yr[i] = (xr[i] * inv) * bf16_to_f32(w.data[i]);
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / D + n.eps));
+    for (int i = 0; i < D; ++i) yr[i] = (xr[i] * inv) * w[i];
   });
 }
 
-void CpuBackend::rope(float* x, int stride, const float* cos_sin, int T, int heads, int hd, RopePairing pairing) {
-  const int half = hd / 2;
-  const float* sin_base = cos_sin + static_cast<size_t>(T) * half;
-  parallel_chunks(pool_, static_cast<size_t>(T), 64, [&](size_t b, size_t e) {
+void CpuBackend::rope(const Node& n) {
+  const Tensor &table = n.src[0], &positions = n.src[1];
+  const int hd = n.head_dim, half = hd / 2, heads = n.heads;
+  const size_t stride = static_cast<size_t>(n.dst.cols);
+  float* x = at(n.dst);
+  const int32_t* pos = at<int32_t>(positions);
+  for (int64_t t = 0; t < n.dst.rows; ++t)
+    if (pos[t] < 0 || pos[t] >= table.rows)
+      throw EngineError(ErrorKind::Internal, "rope: position " + std::to_string(pos[t]) + " is outside a table of " +
+                                                 std::to_string(table.rows) + " positions");
+  const float* tab = at(table);
+  const bool interleaved = n.pairing == RopePairing::Interleaved;
+  parallel_chunks(pool_, static_cast<size_t>(n.dst.rows), 64, [&](size_t b, size_t e) {
     for (size_t t = b; t < e; ++t) {
-      const float* c = cos_sin + t * half;
-      const float* s = sin_base + t * half;
+      const float* c = tab + static_cast<size_t>(pos[t]) * hd;
+      const float* s = c + half;
       for (int h = 0; h < heads; ++h) {
         float* v = x + t * stride + static_cast<size_t>(h) * hd;
         for (int j = 0; j < half; ++j) {
-          const int i0 = pairing == RopePairing::Interleaved ? 2 * j : j;
-          const int i1 = pairing == RopePairing::Interleaved ? 2 * j + 1 : j + half;
+          const int i0 = interleaved ? 2 * j : j;
+          const int i1 = interleaved ? 2 * j + 1 : j + half;
           const float a = v[i0], bb = v[i1];
           v[i0] = a * c[j] - bb * s[j];
           v[i1] = a * s[j] + bb * c[j];
@@ -134,97 +214,154 @@ void CpuBackend::rope(float* x, int stride, const float* cos_sin, int T, int hea
   });
 }
 
-void CpuBackend::attention(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int H, int K,
-                           int hd, int causal_offset) {
+void CpuBackend::attention(const Node& n) {
   // Online softmax over key blocks (as in FlashAttention): a task takes a block of query rows of
   // one kv head and streams the keys once for all its query vectors; only a [vectors, keys-block]
   // tile of scores ever exists. Many vectors (prefill, vision): the vectorised tile kernel. A few
   // (decode: one row, `group` heads): one dot and one axpy per key and vector.
-  const int group = H / K;
+  const Tensor &qt = n.src[0], &kt = n.src[1], &vt = n.src[2], &post = n.src[3];
+  const int Tq = static_cast<int>(qt.rows), H = n.heads, K = n.kv_heads, hd = n.head_dim, group = H / K;
+  const int32_t* positions = post.empty() ? nullptr : at<int32_t>(post);
+  const int Tk = positions ? positions[Tq - 1] + 1 : static_cast<int>(kt.rows);
+  if (Tk > kt.rows || (positions && positions[0] < 0))
+    throw EngineError(ErrorKind::Internal, "attention: positions reach key " + std::to_string(Tk - 1) +
+                                               " of a cache of " + std::to_string(kt.rows) + " rows");
+  float* out = at(n.dst);
+  const float* q = at(qt);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool wide = kt.dtype == DType::F32;
+  const size_t kv_stride = static_cast<size_t>(K) * hd;
+  // Keys visible to query row i.
+  auto visible = [&](int i) { return positions ? std::min(Tk, positions[i] + 1) : Tk; };
+  // Rows [j0, j0 + nk) of kv head g as fp32 [nk, hd] with row stride *stride: the cache itself when
+  // it is f32, else widened into `scratch`.
+  auto keys = [&](const Tensor& t, int g, int j0, int nk, std::vector<float>& scratch, size_t* stride) -> const float* {
+    const size_t row = t.row_bytes();
+    const char* base = at<char>(t) + static_cast<size_t>(j0) * row + static_cast<size_t>(g) * hd * (row / kv_stride);
+    if (wide) {
+      *stride = kv_stride;
+      return reinterpret_cast<const float*>(base);
+    }
+    scratch.resize(static_cast<size_t>(nk) * hd);
+    for (int j = 0; j < nk; ++j) widen_row(t.dtype, base + j * row, hd, scratch.data() + static_cast<size_t>(j) * hd);
+    *stride = hd;
+    return scratch.data();
+  };
+
   if (Tq * group >= 8) {
     const int rows = std::max(1, 64 / group);  // ~64 query vectors per tile
     const int blocks = (Tq + rows - 1) / rows;
     pool_.parallel_for(blocks * K, [&](int task, int) {
-      const int row0 = (task / K) * rows;
-      kernels_->attention_tile(AttentionTile{out, q, k, v, row0, std::min(rows, Tq - row0), task % K, Tk, H, K, hd,
-                                             causal_offset, scale});
+      thread_local std::vector<float> ks, vs;
+      const int row0 = (task / K) * rows, nrows = std::min(rows, Tq - row0), g = task % K;
+      const int nk = visible(row0 + nrows - 1);
+      size_t stride = 0;
+      const float* k = keys(kt, g, 0, nk, ks, &stride);
+      const float* v = keys(vt, g, 0, nk, vs, &stride);
+      kernels_->attention_tile(AttentionTile{out, q, k, v, stride, positions, row0, nrows, g, nk, H, K, hd, scale});
     });
     return;
   }
   constexpr int kQueryBlock = 16, kKeyBlock = 64;
-  const size_t q_stride = static_cast<size_t>(H) * hd, kv_stride = static_cast<size_t>(K) * hd;
+  const size_t q_stride = static_cast<size_t>(H) * hd;
   const int q_blocks = (Tq + kQueryBlock - 1) / kQueryBlock;
   pool_.parallel_for(q_blocks * K, [&](int task, int) {
     const int qb = task / K, g = task % K;
     const int i0 = qb * kQueryBlock, nq = std::min(kQueryBlock, Tq - i0);
     const int nv = nq * group;  // query vectors: row-major (query row, head in group)
-    thread_local std::vector<float> scores, acc, run_max, run_sum;
+    thread_local std::vector<float> scores, acc, run_max, run_sum, ks, vs;
     scores.resize(static_cast<size_t>(nv) * kKeyBlock);
     acc.assign(static_cast<size_t>(nv) * hd, 0.f);
     run_max.assign(nv, -INFINITY);
     run_sum.assign(nv, 0.f);
-    auto qvec = [&](int n) { return q + (i0 + n / group) * q_stride + static_cast<size_t>(g * group + n % group) * hd; };
-    auto visible = [&](int n) { return causal_offset < 0 ? Tk : std::min(Tk, causal_offset + i0 + n / group + 1); };
-    const int keys = visible(nv - 1);  // the last query row sees the most keys
-    for (int j0 = 0; j0 < keys; j0 += kKeyBlock) {
-      const int nk = std::min(kKeyBlock, keys - j0);
-      for (int n = 0; n < nv; ++n) {
-        const int limit = visible(n) - j0;  // keys [j0, j0 + limit) are visible to vector n
-        if (limit <= 0) continue;
-        const int m = std::min(nk, limit);
-        float* sc = scores.data() + static_cast<size_t>(n) * kKeyBlock;
+    auto qvec = [&](int v) { return q + (i0 + v / group) * q_stride + static_cast<size_t>(g * group + v % group) * hd; };
+    const int last = visible(i0 + nq - 1);  // the last query row sees the most keys
+    for (int j0 = 0; j0 < last; j0 += kKeyBlock) {
+      const int nk = std::min(kKeyBlock, last - j0);
+      size_t stride = 0;
+      const float* kb = keys(kt, g, j0, nk, ks, &stride);
+      const float* vb = keys(vt, g, j0, nk, vs, &stride);
+      for (int v = 0; v < nv; ++v) {
+        const int m = std::min(nk, visible(i0 + v / group) - j0);  // keys [j0, j0 + m) are visible
+        if (m <= 0) continue;
+        float* sc = scores.data() + static_cast<size_t>(v) * kKeyBlock;
         float block_max = -INFINITY;
         for (int j = 0; j < m; ++j) {
-          sc[j] = kernels_->dot(qvec(n), k + (j0 + j) * kv_stride + static_cast<size_t>(g) * hd, hd) * scale;
+          sc[j] = kernels_->dot(qvec(v), kb + j * stride, hd) * scale;
           block_max = std::max(block_max, sc[j]);
         }
-        const float new_max = std::max(run_max[n], block_max);
-        const float rescale = std::exp(run_max[n] - new_max);  // 0 on the first block
-        float* o = acc.data() + static_cast<size_t>(n) * hd;
+        const float new_max = std::max(run_max[v], block_max);
+        const float rescale = std::exp(run_max[v] - new_max);  // 0 on the first block
+        float* o = acc.data() + static_cast<size_t>(v) * hd;
         if (rescale != 1.f)
           for (int d = 0; d < hd; ++d) o[d] *= rescale;
-        float sum = run_sum[n] * rescale;
+        float sum = run_sum[v] * rescale;
         for (int j = 0; j < m; ++j) {
           const float p = std::exp(sc[j] - new_max);
           sum += p;
-          kernels_->axpy(o, p, v + (j0 + j) * kv_stride + static_cast<size_t>(g) * hd, hd);
+          kernels_->axpy(o, p, vb + j * stride, hd);
         }
-        run_max[n] = new_max;
-        run_sum[n] = sum;
+        run_max[v] = new_max;
+        run_sum[v] = sum;
       }
     }
-    for (int n = 0; n < nv; ++n) {
-      float* dst = out + (i0 + n / group) * q_stride + static_cast<size_t>(g * group + n % group) * hd;
-      const float inv = 1.f / run_sum[n];
-      const float* o = acc.data() + static_cast<size_t>(n) * hd;
+    for (int v = 0; v < nv; ++v) {
+      float* dst = out + (i0 + v / group) * q_stride + static_cast<size_t>(g * group + v % group) * hd;
+      const float inv = 1.f / run_sum[v];
+      const float* o = acc.data() + static_cast<size_t>(v) * hd;
       for (int d = 0; d < hd; ++d) dst[d] = o[d] * inv;
     }
   });
 }
 
-void CpuBackend::silu_mul(float* gate, const float* up, size_t n) {
-  parallel_chunks(pool_, n, 1 << 14, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
+void CpuBackend::silu_mul(const Node& n) {
+  float* y = at(n.dst);
+  const float *g = at(n.src[0]), *u = at(n.src[1]);
+  parallel_chunks(pool_, static_cast<size_t>(n.dst.numel()), 1 << 14, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) y[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
   });
 }
 
-void CpuBackend::gelu(float* x, size_t n) {
-  parallel_chunks(pool_, n, 1 << 14, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
+void CpuBackend::gelu(const Node& n) {
+  float* y = at(n.dst);
+  const float* x = at(n.src[0]);
+  parallel_chunks(pool_, static_cast<size_t>(n.dst.numel()), 1 << 14, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) y[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
   });
 }
 
-void CpuBackend::embed(float* y, const Weight& table, const int32_t* ids, int T) {
-  const int64_t D = table.cols;
-  for (int t = 0; t < T; ++t) {
+void CpuBackend::embed(const Node& n) {
+  const Tensor& table = n.src[0];
+  const int32_t* ids = at<int32_t>(n.src[1]);
+  float* y = at(n.dst);
+  for (int64_t t = 0; t < n.dst.rows; ++t) {
     if (ids[t] < 0 || ids[t] >= table.rows)
-      throw EngineError("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
-                        " is outside the vocabulary (0.." + std::to_string(table.rows - 1) + ")");
-    const uint16_t* row = table.data + static_cast<size_t>(ids[t]) * D;
-    float* yr = y + static_cast<size_t>(t) * D;
-    for (int64_t i = 0; i < D; ++i) yr[i] = bf16_to_f32(row[i]);
+      throw EngineError(ErrorKind::BadInput, "token id " + std::to_string(ids[t]) + " is outside the vocabulary (0.." +
+                                                 std::to_string(table.rows - 1) + ")");
+    widen_row(table.dtype, at<char>(table) + static_cast<size_t>(ids[t]) * table.row_bytes(), table.cols,
+              y + static_cast<size_t>(t) * table.cols);
   }
+}
+
+void CpuBackend::set_rows(const Node& n) {
+  const Tensor &src = n.src[0], &dst = n.dst;
+  const int32_t* index = at<int32_t>(n.src[1]);
+  for (int64_t i = 0; i < src.rows; ++i) {
+    if (index[i] < 0 || index[i] >= dst.rows)
+      throw EngineError(ErrorKind::Internal, "set_rows: row " + std::to_string(index[i]) + " is outside " + dst.shape());
+    narrow_row(dst.dtype, at(src) + static_cast<size_t>(i) * src.cols, src.cols,
+               at<char>(dst) + static_cast<size_t>(index[i]) * dst.row_bytes());
+  }
+}
+
+void CpuBackend::copy(const Node& n) { narrow_row(n.dst.dtype, at(n.src[0]), n.dst.numel(), at<void>(n.dst)); }
+
+void CpuBackend::sample(const Node& n) {
+  SamplerState state;
+  std::memcpy(&state, at<void>(n.src[1]), sizeof state);
+  const int id = sample_token(at(n.src[0]), static_cast<int>(n.src[0].cols), state, sampler_scratch_);
+  std::memcpy(at<void>(n.src[1]), &state, sizeof state);
+  *at<int32_t>(n.dst) = id;
 }
 
 }  // namespace px

@@ -1,11 +1,15 @@
 // The CPU backend: the embedded default and the reference every other backend is checked against.
-// Weights stay in the read-only file mapping (zero copy); ops run on a thread pool with the kernel
-// set chosen at runtime (kernels.h).
+// "Device" memory is host memory; weights stay in the read-only file mapping (zero copy). A graph
+// runs node by node, each op split across a thread pool with the kernel set chosen at run time
+// (kernels.h); cancel requests are honoured at every Op::CancelPoint.
 #pragma once
+#include <atomic>
 #include <memory>
+#include <vector>
 
 #include "backend.h"
 #include "kernels.h"
+#include "sampler.h"
 #include "thread_pool.h"
 
 namespace px {
@@ -17,28 +21,33 @@ class CpuBackend final : public Backend {
   ~CpuBackend() override;
 
   std::string name() const override;
-  float* alloc(size_t n) override;
-  void release(float* p) override;
-  void upload(float* dst, const float* src, size_t n) override;
-  void download(float* dst, const float* src, size_t n) override;
-  Weight weight(const TensorView& t) override;
-  size_t device_bytes_in_use() const override { return bytes_in_use_; }
-
-  void matmul(float* y, const float* x, const Weight& w, const Weight* bias, int T, bool accumulate) override;
-  void rmsnorm(float* y, const float* x, const Weight& w, int T, int D, float eps) override;
-  void rope(float* x, int stride, const float* cos_sin, int T, int heads, int hd, RopePairing pairing) override;
-  void attention(float* out, const float* q, const float* k, const float* v, int Tq, int Tk, int H, int K, int hd,
-                 int causal_offset) override;
-  void silu_mul(float* gate, const float* up, size_t n) override;
-  void gelu(float* x, size_t n) override;
-  void embed(float* y, const Weight& table, const int32_t* ids, int T) override;
-  void copy(float* dst, const float* src, size_t n) override;
-
+  std::unique_ptr<Buffer> alloc(size_t bytes) override;
+  Tensor weight(const TensorView& t) override;
+  void write(const Tensor& dst, const void* src) override;
+  void read(void* dst, const Tensor& src) override;
+  void run(const Graph& graph, const CancelToken& cancel) override;
+  size_t bytes_in_use() const override { return bytes_in_use_.load(std::memory_order_relaxed); }
 
  private:
+  void matmul(const Node& n);
+  void rmsnorm(const Node& n);
+  void rope(const Node& n);
+  void attention(const Node& n);
+  void silu_mul(const Node& n);
+  void gelu(const Node& n);
+  void embed(const Node& n);
+  void set_rows(const Node& n);
+  void copy(const Node& n);
+  void sample(const Node& n);
+
   ThreadPool pool_;
   const CpuKernels* kernels_;
-  size_t bytes_in_use_ = 0;
+  std::atomic<size_t> bytes_in_use_{0};
+  std::vector<std::unique_ptr<Buffer>> weights_;  // views of the mapping handed out by weight()
+  SamplerScratch sampler_scratch_;
 };
+
+// Host address of a CPU tensor's first element (for the CPU backend and the code that tests it).
+void* cpu_data(const Tensor& t);
 
 }  // namespace px

@@ -4,123 +4,149 @@
 #include <algorithm>
 #include <string>
 
-#include "error.h"
 #include "rope.h"
 
 namespace px {
-Decoder::Decoder(Backend& backend, const ModelFiles& files, int context, int max_chunk)
+
+Decoder::Decoder(Backend& backend, const ModelFiles& files, int context, int max_chunk, DType kv_dtype)
     : be_(backend),
       cfg_(files.config()),
       pairing_(files.layout() == WeightLayout::Mistral ? RopePairing::Interleaved : RopePairing::Half),
       context_(context),
       max_chunk_(std::max(1, std::min(max_chunk, context))),
+      logits_rows_(std::min(max_chunk_, 16)),
+      kv_dtype_(kv_dtype),
       tok_embeddings_(backend.weight(files.get("tok_embeddings.weight"))),
       norm_(backend.weight(files.get("norm.weight"))),
       output_(backend.weight(files.get("output.weight"))) {
-  const size_t C = max_chunk_, D = cfg_.dim, QD = static_cast<size_t>(cfg_.n_heads) * cfg_.head_dim,
-               KVD = static_cast<size_t>(cfg_.n_kv_heads) * cfg_.head_dim, F = cfg_.hidden_dim;
-  logits_rows_ = std::min(max_chunk_, 16);
-  x_ = DeviceBuffer(be_, C * D);
-  h_ = DeviceBuffer(be_, C * D);
-  q_ = DeviceBuffer(be_, C * QD);
-  attn_ = DeviceBuffer(be_, C * QD);
-  gate_ = DeviceBuffer(be_, C * F);
-  up_ = DeviceBuffer(be_, C * F);
-  rope_ = DeviceBuffer(be_, C * cfg_.head_dim);
-  logits_ = DeviceBuffer(be_, static_cast<size_t>(logits_rows_) * cfg_.vocab_size);
-  try {
-    for (int l = 0; l < cfg_.n_layers; ++l) {
-      Layer L{load_block_weights(backend, files, "layers." + std::to_string(l) + "."), nullptr, nullptr};
-      L.k_cache = be_.alloc(static_cast<size_t>(context_) * KVD);
-      layers_.push_back(L);
-      layers_.back().v_cache = be_.alloc(static_cast<size_t>(context_) * KVD);
-    }
-  } catch (...) {
-    for (Layer& L : layers_) {
-      be_.release(L.k_cache);
-      be_.release(L.v_cache);
-    }
-    throw;
-  }
-}
-
-Decoder::~Decoder() {
-  for (Layer& L : layers_) {
-    be_.release(L.k_cache);
-    be_.release(L.v_cache);
-  }
+  if (kv_dtype != DType::F32 && kv_dtype != DType::F16 && kv_dtype != DType::BF16)
+    throw EngineError(ErrorKind::BadInput, std::string("a KV cache of ") + dtype_name(kv_dtype) + " is not supported (f32, f16, bf16)");
+  const int64_t C = max_chunk_, D = cfg_.dim, QD = static_cast<int64_t>(cfg_.n_heads) * cfg_.head_dim,
+                KVD = static_cast<int64_t>(cfg_.n_kv_heads) * cfg_.head_dim, F = cfg_.hidden_dim;
+  for (int l = 0; l < cfg_.n_layers; ++l)
+    layers_.push_back(Layer{load_block_weights(backend, files, "layers." + std::to_string(l) + "."),
+                            OwnedTensor(be_, kv_dtype, context_, KVD), OwnedTensor(be_, kv_dtype, context_, KVD)});
+  const std::vector<float> table = text_rope_table(context_, cfg_.head_dim, cfg_.rope_theta);
+  rope_ = OwnedTensor(be_, DType::F32, context_, cfg_.head_dim);
+  be_.write(*rope_, table.data());
+  auto f32 = [&](int64_t rows, int64_t cols) { return OwnedTensor(be_, DType::F32, rows, cols); };
+  auto i32 = [&](int64_t cols) { return OwnedTensor(be_, DType::I32, 1, cols); };
+  x_ = f32(C, D), h_ = f32(C, D), q_ = f32(C, QD), k_ = f32(C, KVD), v_ = f32(C, KVD), attn_ = f32(C, QD);
+  gate_ = f32(C, F), up_ = f32(C, F), logits_ = f32(logits_rows_, cfg_.vocab_size);
+  ids_ = i32(C), positions_ = i32(C), image_rows_ = i32(C), token_ = i32(1), position_ = i32(1);
+  sampler_ = i32(kSamplerStateInts);
 }
 
 size_t Decoder::kv_cache_bytes() const {
-  return static_cast<size_t>(2) * cfg_.n_layers * context_ * cfg_.n_kv_heads * cfg_.head_dim * sizeof(float);
+  return static_cast<size_t>(2) * cfg_.n_layers * context_ *
+         row_bytes(kv_dtype_, static_cast<int64_t>(cfg_.n_kv_heads) * cfg_.head_dim);
 }
 
-size_t Decoder::scratch_bytes() const {
-  return (x_.size() + h_.size() + q_.size() + attn_.size() + gate_.size() + up_.size() + rope_.size() +
-          logits_.size()) *
-         sizeof(float);
-}
-
-void Decoder::run_layers(int T, int pos, const CancelToken& cancel) {
-  const int D = cfg_.dim, H = cfg_.n_heads, K = cfg_.n_kv_heads, hd = cfg_.head_dim, F = cfg_.hidden_dim;
-  const size_t KVD = static_cast<size_t>(K) * hd;
-  text_rope_table(pos, T, hd, cfg_.rope_theta, rope_host_);
-  be_.upload(rope_.get(), rope_host_.data(), rope_host_.size());
-
-  float* x = x_.get();
+void Decoder::record_layers(Graph& g, int T, const Tensor& positions) const {
+  const int H = cfg_.n_heads, K = cfg_.n_kv_heads, hd = cfg_.head_dim;
+  const float eps = cfg_.norm_eps;
+  const Tensor x = x_->slice_rows(0, T), h = h_->slice_rows(0, T), q = q_->slice_rows(0, T),
+               k = k_->slice_rows(0, T), v = v_->slice_rows(0, T), attn = attn_->slice_rows(0, T),
+               gate = gate_->slice_rows(0, T), up = up_->slice_rows(0, T);
   for (const Layer& L : layers_) {
-    cancel.check();
-    float* k_rows = L.k_cache + static_cast<size_t>(pos) * KVD;
-    float* v_rows = L.v_cache + static_cast<size_t>(pos) * KVD;
-    be_.rmsnorm(h_.get(), x, L.w.attention_norm, T, D, cfg_.norm_eps);
-    be_.matmul(q_.get(), h_.get(), L.w.wq, nullptr, T, false);
-    be_.matmul(k_rows, h_.get(), L.w.wk, nullptr, T, false);  // written straight into the cache
-    be_.matmul(v_rows, h_.get(), L.w.wv, nullptr, T, false);
-    be_.rope(q_.get(), H * hd, rope_.get(), T, H, hd, pairing_);
-    be_.rope(k_rows, static_cast<int>(KVD), rope_.get(), T, K, hd, pairing_);
-    be_.attention(attn_.get(), q_.get(), L.k_cache, L.v_cache, T, pos + T, H, K, hd, pos);
-    be_.matmul(x, attn_.get(), L.w.wo, nullptr, T, true);
-    be_.rmsnorm(h_.get(), x, L.w.ffn_norm, T, D, cfg_.norm_eps);
-    be_.matmul(gate_.get(), h_.get(), L.w.w1, nullptr, T, false);
-    be_.matmul(up_.get(), h_.get(), L.w.w3, nullptr, T, false);
-    be_.silu_mul(gate_.get(), up_.get(), static_cast<size_t>(T) * F);
-    be_.matmul(x, gate_.get(), L.w.w2, nullptr, T, true);
+    g.rmsnorm(h, x, L.w.attention_norm, eps);
+    g.matmul(q, h, L.w.wq, Tensor{}, false);
+    g.matmul(k, h, L.w.wk, Tensor{}, false);
+    g.matmul(v, h, L.w.wv, Tensor{}, false);
+    g.rope(q, *rope_, positions, H, hd, pairing_);
+    g.rope(k, *rope_, positions, K, hd, pairing_);
+    g.set_rows(*L.k_cache, k, positions);
+    g.set_rows(*L.v_cache, v, positions);
+    g.attention(attn, q, *L.k_cache, *L.v_cache, positions, H, K, hd);
+    g.matmul(x, attn, L.w.wo, Tensor{}, true);
+    g.rmsnorm(h, x, L.w.ffn_norm, eps);
+    g.matmul(gate, h, L.w.w1, Tensor{}, false);
+    g.matmul(up, h, L.w.w3, Tensor{}, false);
+    g.silu_mul(gate, gate, up);
+    g.matmul(x, gate, L.w.w2, Tensor{}, true);
+    g.cancel_point();
   }
 }
 
-void Decoder::head(int r0, int n, float* out) {
-  const int D = cfg_.dim, V = cfg_.vocab_size;
-  for (int done = 0; done < n; done += logits_rows_) {
-    const int rows = std::min(logits_rows_, n - done);
-    float* xr = x_.get() + static_cast<size_t>(r0 + done) * D;
-    be_.rmsnorm(h_.get(), xr, norm_, rows, D, cfg_.norm_eps);
-    be_.matmul(logits_.get(), h_.get(), output_, nullptr, rows, false);
-    be_.download(out + static_cast<size_t>(done) * V, logits_.get(), static_cast<size_t>(rows) * V);
-  }
+void Decoder::record_head(Graph& g, int r0, int n) const {
+  const Tensor h = h_->slice_rows(0, n);
+  g.rmsnorm(h, x_->slice_rows(r0, n), norm_, cfg_.norm_eps);
+  g.matmul(logits_->slice_rows(0, n), h, output_, Tensor{}, false);
 }
 
-void Decoder::append(const int32_t* ids, int T, const float* image_embeds, int image_token, bool all_logits,
-                     int chunk, std::vector<float>& logits_out, const CancelToken& cancel) {
-  if (T <= 0) throw EngineError("no tokens to run");
-  if (pos_ + T > context_)
-    throw EngineError("the prompt needs " + std::to_string(pos_ + T) + " tokens but the context holds " +
-                      std::to_string(context_));
-  const int D = cfg_.dim, V = cfg_.vocab_size;
-  logits_out.assign(static_cast<size_t>(all_logits ? T : 1) * V, 0.f);
-  const int start = pos_;
+void Decoder::prefill(const int32_t* ids, int T, int pos, const Tensor& image_embeds, int image_token, int chunk,
+                      LogitsMode mode, std::vector<float>* logits_out, const CancelToken& cancel) {
+  const size_t V = cfg_.vocab_size;
+  if (logits_out) logits_out->assign(mode == LogitsMode::All ? T * V : mode == LogitsMode::Last ? V : 0, 0.f);
   const int step = chunk > 0 ? std::min(chunk, max_chunk_) : max_chunk_;
-  int image_row = 0;
+  std::vector<int32_t> positions(step), image_rows(step);
+  int image_row = 0;  // next unused row of image_embeds
   for (int c0 = 0; c0 < T; c0 += step) {
     const int n = std::min(step, T - c0);
-    be_.embed(x_.get(), tok_embeddings_, ids + c0, n);
-    for (int t = 0; t < n; ++t)
-      if (image_embeds && ids[c0 + t] == image_token)
-        be_.copy(x_.get() + static_cast<size_t>(t) * D, image_embeds + static_cast<size_t>(image_row++) * D, D);
-    run_layers(n, start + c0, cancel);  // a throw here leaves pos_ at `start`: the rows are ignored
-    if (all_logits) head(0, n, logits_out.data() + static_cast<size_t>(c0) * V);
-    else if (c0 + n == T) head(n - 1, 1, logits_out.data());
+    int m = 0;
+    for (int t = 0; t < n; ++t) {
+      positions[t] = pos + c0 + t;
+      if (!image_embeds.empty() && ids[c0 + t] == image_token) image_rows[m++] = t;
+    }
+    const Tensor chunk_ids = ids_->first_cols(n), chunk_positions = positions_->first_cols(n);
+    be_.write(chunk_ids, ids + c0);
+    be_.write(chunk_positions, positions.data());
+    Graph g;
+    g.embed(x_->slice_rows(0, n), tok_embeddings_, chunk_ids);
+    if (m > 0) {
+      const Tensor rows = image_rows_->first_cols(m);
+      be_.write(rows, image_rows.data());
+      g.set_rows(x_->slice_rows(0, n), image_embeds.slice_rows(image_row, m), rows);
+      image_row += m;
+    }
+    record_layers(g, n, chunk_positions);
+    be_.run(g, cancel);
+    if (mode == LogitsMode::All)
+      for (int r = 0; r < n; r += logits_rows_) {
+        const int rows = std::min(logits_rows_, n - r);
+        Graph head;
+        record_head(head, r, rows);
+        be_.run(head, cancel);
+        be_.read(logits_out->data() + static_cast<size_t>(c0 + r) * V, logits_->slice_rows(0, rows));
+      }
+    if (c0 + n == T) {  // keep the last row's logits for sampling
+      Graph head;
+      record_head(head, n - 1, 1);
+      be_.run(head, cancel);
+      if (mode == LogitsMode::Last) be_.read(logits_out->data(), logits_->slice_rows(0, 1));
+    }
   }
-  pos_ = start + T;
 }
+
+int Decoder::sample_first(const SamplerState& state, int pos, const CancelToken& cancel) {
+  if (!sample_graph_) {
+    sample_graph_ = std::make_unique<Graph>(true);
+    sample_graph_->sample(*token_, logits_->slice_rows(0, 1), *sampler_);
+  }
+  be_.write(*sampler_, &state);
+  be_.write(*position_, &pos);
+  be_.run(*sample_graph_, cancel);
+  int32_t id = 0;
+  be_.read(&id, *token_);
+  return id;
+}
+
+int Decoder::step(const CancelToken& cancel) {
+  if (!step_graph_) {
+    step_graph_ = std::make_unique<Graph>(true);
+    Graph& g = *step_graph_;
+    g.embed(x_->slice_rows(0, 1), tok_embeddings_, *token_);
+    record_layers(g, 1, *position_);
+    record_head(g, 0, 1);
+    g.sample(*token_, logits_->slice_rows(0, 1), *sampler_);
+    g.add_i32(*position_, 1);
+  }
+  be_.run(*step_graph_, cancel);
+  int32_t id = 0;
+  be_.read(&id, *token_);
+  return id;
+}
+
+void Decoder::read_logits(float* out) const { be_.read(out, logits_->slice_rows(0, 1)); }
 
 }  // namespace px

@@ -1,7 +1,11 @@
-// Pipeline stage: token embeddings -> logits. The Mistral NeMo text decoder (spec e): RMSNorm,
-// GQA attention with 1D RoPE over a KV cache, SwiGLU FFN, untied output head. Prefill runs the
-// prompt in chunks (bounded scratch, a cancel point per chunk and layer); decode runs one token.
+// Pipeline stage: token embeddings -> logits -> next token. The Mistral NeMo text decoder (spec e):
+// RMSNorm, GQA attention with 1D RoPE over a KV cache, SwiGLU FFN, untied output head. Prefill
+// runs the prompt in chunks (bounded scratch, one graph per chunk, a cancel point per layer); a
+// decode step is one graph recorded once and replayed for every token: it reads the token and its
+// position from the device, samples the next token there and advances the position, so only the
+// chosen id comes back to the host.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "backend.h"
@@ -11,48 +15,55 @@
 
 namespace px {
 
+enum class LogitsMode { None, Last, All };
+
 class Decoder {
  public:
-  // context: KV cache capacity in tokens; max_chunk: prefill rows per pass (scratch size).
-  Decoder(Backend& backend, const ModelFiles& files, int context, int max_chunk);
-  ~Decoder();
-  Decoder(const Decoder&) = delete;
-  Decoder& operator=(const Decoder&) = delete;
+  // context: KV cache capacity in tokens; max_chunk: prefill rows per pass (scratch size);
+  // kv_dtype: element type of the KV cache (f32, f16 or bf16).
+  Decoder(Backend& backend, const ModelFiles& files, int context, int max_chunk, DType kv_dtype);
 
-  int position() const { return pos_; }
   int context() const { return context_; }
-  void reset() { pos_ = 0; }
+  DType kv_dtype() const { return kv_dtype_; }
   size_t kv_cache_bytes() const;
-  size_t scratch_bytes() const;
 
-  // Runs ids[T] (a prefill chunk series, or one decode token) at positions [position, position + T). Rows whose id is `image_token` take the
-  // next row of image_embeds (device [n, D]) instead of their embedding, in order.
-  // logits_out: all_logits ? [T, V] : [V] of the last row. On any exception position is unchanged.
-  // chunk: rows per pass (0 or more than max_chunk: max_chunk).
-  void append(const int32_t* ids, int T, const float* image_embeds, int image_token, bool all_logits, int chunk,
-              std::vector<float>& logits_out, const CancelToken& cancel);
+  // Runs ids[T] at positions [pos, pos + T), chunk rows per pass (0: max_chunk). Rows whose id is
+  // `image_token` take the next row of image_embeds (device [n, D]) instead of their embedding, in
+  // order. The last row's logits stay on the device for sample_first(); `logits_out` receives
+  // [V] (Last) or [T, V] (All) on the host.
+  void prefill(const int32_t* ids, int T, int pos, const Tensor& image_embeds, int image_token, int chunk,
+               LogitsMode mode, std::vector<float>* logits_out, const CancelToken& cancel);
+  // Draws the token after a prefill from its last logits; `pos` is where that token will sit.
+  int sample_first(const SamplerState& state, int pos, const CancelToken& cancel);
+  // Feeds the last drawn token at its position, draws the next one; the position moves on by one.
+  int step(const CancelToken& cancel);
+  // The logits the last drawn token came from, [V] on the host.
+  void read_logits(float* out) const;
 
  private:
   struct Layer {
     BlockWeights w;
-    float* k_cache;  // device [context, K*hd]
-    float* v_cache;  // device [context, K*hd]
+    OwnedTensor k_cache, v_cache;  // [context, K*hd] of kv_dtype
   };
-  // Runs rows x_[0..T) at positions [pos, pos+T) through every layer (KV appended at pos).
-  void run_layers(int T, int pos, const CancelToken& cancel);
-  // logits for rows [r0, r0+n) of x_ (final norm applied in place) -> host out[n, V].
-  void head(int r0, int n, float* out);
+  // Records rows [0, T) of x_ at `positions` (i32 [1, T]) through every layer (KV stored there).
+  void record_layers(Graph& g, int T, const Tensor& positions) const;
+  // Records logits_[0, n) = output(norm(x_[r0, r0 + n))).
+  void record_head(Graph& g, int r0, int n) const;
 
   Backend& be_;
   const ModelConfig cfg_;
   RopePairing pairing_;
-  int context_, max_chunk_, pos_ = 0;
-  Weight tok_embeddings_, norm_, output_;
+  int context_, max_chunk_, logits_rows_;
+  DType kv_dtype_;
+  Tensor tok_embeddings_, norm_, output_;
   std::vector<Layer> layers_;
+  OwnedTensor rope_;  // f32 [context, hd]: cos | sin of every position
   // Scratch, sized for max_chunk rows once at construction (none allocated per token).
-  DeviceBuffer x_, h_, q_, attn_, gate_, up_, rope_, logits_;
-  std::vector<float> rope_host_;  // [2, T, hd/2] built on the host, then uploaded to rope_
-  int logits_rows_;  // rows of logits_ scratch
+  OwnedTensor x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
+  // Device inputs: prefill ids, positions and image row targets (i32 [1, max_chunk]); the decode
+  // token and position (i32 [1, 1]); the sampler state.
+  OwnedTensor ids_, positions_, image_rows_, token_, position_, sampler_;
+  std::unique_ptr<Graph> step_graph_, sample_graph_;  // recorded on first use, then replayed
 };
 
 }  // namespace px

@@ -1,37 +1,56 @@
 // The engine: one loaded model (files, backend, vision encoder, adapter, decoder) and its session
-// state (KV cache position, logits of the last position). This is what the N-API layer drives;
-// it owns the order of the pipeline: images -> vision -> adapter -> [IMG] rows -> decoder -> sampler.
-// Not thread-safe except cancel()/cancel_epoch(): the binding runs one call at a time.
+// state (tokens in the KV cache, whether logits to sample from exist). This is what the N-API layer
+// drives; it owns the order of the pipeline: images -> vision -> adapter -> [IMG] rows -> decoder ->
+// sampler. One call at a time (the binding refuses overlapping calls); cancel(), cancel_epoch(),
+// position(), context(), loaded(), backend_name() and memory() are safe from any thread while a
+// call runs.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "adapter.h"
 #include "backend.h"
+#include "backend_plugin.h"
 #include "decoder.h"
 #include "model_files.h"
-#include "sampler.h"
 #include "vision_encoder.h"
 
 namespace px {
 
 struct LoadOptions {
-  std::string backend = "cpu";
-  std::string kernels;  // "" = runtime choice; else generic|avx2|neon
-  int threads = 0;      // 0 = hardware threads
-  int context = 0;      // KV cache tokens; 0 = min(8192, max_seq_len)
-  int max_chunk = 512;  // prefill rows per pass
+  std::string backend = "cpu";     // cpu | cuda | webgpu
+  std::string kernels;             // CPU: "" = runtime choice; else generic|avx2|neon
+  int threads = 0;                 // CPU: 0 = hardware threads
+  int device = 0;                  // GPU index
+  int context = 0;                 // KV cache tokens; 0 = min(8192, max_seq_len)
+  int max_chunk = 512;             // prefill rows per pass
+  DType kv_cache = DType::F16;     // element type of the KV cache
+};
+
+// Bytes a load with these options takes, by kind. The fit check reads these (one source).
+struct MemoryPlan {
+  size_t weight_bytes = 0;   // checkpoint tensors (mapped on the CPU, copied to a GPU)
+  size_t kv_cache_bytes = 0;
+  size_t scratch_bytes = 0;  // activations for a full prefill chunk and one full-size image, RoPE tables
+};
+
+struct SamplingParams {
+  float temperature = 0.f;  // <= 0: greedy
+  int top_k = 0;            // 0: off
+  float top_p = 1.f;        // >= 1: off
+  uint64_t seed = 0;
 };
 
 struct PrefillRequest {
   std::vector<int32_t> ids;
   std::vector<ImageInput> images;  // pixels owned by the caller for the duration of the call
   int reserve = 0;                 // new tokens generation will add; part of the window check
-  bool all_logits = false;
+  LogitsMode logits = LogitsMode::None;
   int chunk = 0;
 };
 
@@ -45,11 +64,12 @@ struct GenerateRequest {
 enum class StopReason { Stop, Length, Cancelled };
 
 struct MemoryReport {
-  size_t weight_bytes = 0;    // mapped from the checkpoint, not copied
+  size_t weight_bytes = 0;    // checkpoint tensors
   size_t kv_cache_bytes = 0;
-  size_t scratch_bytes = 0;   // other device allocations
+  size_t scratch_bytes = 0;   // other backend allocations
   size_t rss_bytes = 0;
   size_t peak_rss_bytes = 0;
+  DeviceMemory device;        // the GPU's own memory, zero on the CPU
 };
 
 class Engine {
@@ -57,28 +77,38 @@ class Engine {
   Engine();
   ~Engine();
 
+  // What load(dir, options) would allocate, from the folder's config alone (no weights read).
+  static MemoryPlan plan(const ModelConfig& config, size_t weight_bytes, const LoadOptions& options);
+
   void load(const std::string& dir, const LoadOptions& options);
   void unload();
-  bool loaded() const { return files_ != nullptr; }
+  bool loaded() const { return loaded_.load(); }
   const ModelFiles& files() const;
   std::string backend_name() const;
-  int position() const;
-  int context() const;
+  int position() const { return position_.load(); }
+  int context() const { return context_.load(); }
+  // Empties the KV cache (position 0).
   void reset();
+  // Keeps the first `n` tokens of the KV cache and drops the rest (n <= position): a follow-up
+  // that shares a prefix with what is cached prefills only what differs.
+  void rewind(int n);
 
   // Calls capture the epoch when they are submitted; cancel() stops all calls submitted before it.
   uint64_t cancel_epoch() const { return epoch_.load(); }
   void cancel() { epoch_.fetch_add(1); }
 
-  // Vision encoder output [S, Dv] on the host (capture: intermediate activations).
-  std::vector<float> encode_images(const std::vector<ImageInput>& images, VisionCapture* capture, uint64_t epoch);
+  // Vision encoder output [S, Dv] on the host (capture: intermediate activations, each [S, Dv]).
+  std::vector<float> encode_images(const std::vector<ImageInput>& images, std::vector<std::vector<float>>* capture,
+                                   uint64_t epoch);
   // Adapter alone: x [rows, Dv] -> [rows, D].
   std::vector<float> project(const float* x, int rows, uint64_t epoch);
-  // Appends the prompt; returns logits ([V] or [T, V]). Refuses before any compute when the
-  // prompt plus `reserve` does not fit the context window, or image tokens and images disagree.
+  // Appends the prompt at the current position; returns the logits request.logits asks for. Refuses
+  // before any compute when the prompt plus `reserve` does not fit the context window, or image
+  // tokens and images disagree.
   std::vector<float> prefill(const PrefillRequest& request, uint64_t epoch);
-  // Samples up to max_tokens from the last logits, feeding each token back. on_token gets the id and,
-  // with return_logits, the logits it was chosen from. Returns why it stopped; tokens so far stay valid.
+  // Samples up to max_tokens on the device from the last logits, feeding each token back. on_token
+  // gets the id and, with return_logits, the logits it was drawn from. Returns why it stopped;
+  // tokens so far stay valid (position() says how many are in the cache).
   StopReason generate(const GenerateRequest& request, const std::function<void(int, const float*)>& on_token,
                       uint64_t epoch);
 
@@ -89,12 +119,20 @@ class Engine {
   void check_window(int new_tokens, int reserve) const;
 
   std::atomic<uint64_t> epoch_{0};
+  std::atomic<bool> loaded_{false};
+  std::atomic<int> position_{0}, context_{0};
+  bool has_logits_ = false;  // the device holds logits to sample the next token from
+  mutable std::mutex parts_mu_;  // guards swapping the parts below (load/unload vs. memory())
+  std::string backend_name_;
   std::unique_ptr<ModelFiles> files_;
+  SharedLibrary backend_library_;  // outlives the backend it made
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<VisionEncoder> vision_;
   std::unique_ptr<Adapter> adapter_;
   std::unique_ptr<Decoder> decoder_;
-  std::vector<float> last_logits_;  // [V]: what generate samples the next token from
 };
+
+// "f32" | "f16" | "bf16" -> DType; throws EngineError(BadInput) otherwise.
+DType kv_cache_dtype(const std::string& name);
 
 }  // namespace px

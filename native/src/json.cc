@@ -26,14 +26,14 @@ const char* kind_name(Kind k) {
 
 static void expect_kind(Kind have, Kind want) {
   if (have != want)
-    throw EngineError(std::string("JSON value is ") + kind_name(have) + ", not " + kind_name(want));
+    throw EngineError(ErrorKind::BadWeights, std::string("JSON value is ") + kind_name(have) + ", not " + kind_name(want));
 }
 
 bool Value::boolean() const { expect_kind(kind_, Kind::Bool); return bool_; }
 double Value::number() const { expect_kind(kind_, Kind::Number); return num_; }
 int64_t Value::integer() const {
   expect_kind(kind_, Kind::Number);
-  if (!is_int_) throw EngineError("JSON number is not an integer");
+  if (!is_int_) throw EngineError(ErrorKind::BadWeights, "JSON number is not an integer");
   return int_;
 }
 const std::string& Value::string() const { expect_kind(kind_, Kind::String); return str_; }
@@ -68,7 +68,7 @@ class Parser {
 
   [[noreturn]] void fail(const std::string& what) const { fail_at(pos_, what); }
   [[noreturn]] void fail_at(size_t at, const std::string& what) const {
-    throw EngineError(source_ + ": invalid JSON at byte " + std::to_string(at) + ": " + what);
+    throw EngineError(ErrorKind::BadWeights, source_ + ": invalid JSON at byte " + std::to_string(at) + ": " + what);
   }
 
   std::string describe_here() const {

@@ -6,17 +6,22 @@
 #include <cstdint>
 #include <string>
 
+#include "float_formats.h"
+
 namespace px {
 
 // A block of query rows x one kv head for attention_tile (see attention_tile.h). q, out: [Tq, H*hd];
-// k, v: [Tk, K*hd]. causal_offset >= 0: query row i sees keys j <= causal_offset + i; < 0: all.
+// k, v: the kv head's first element of key row 0, rows kv_stride floats apart, Tk rows.
+// positions (nondecreasing, or nullptr for no mask): query row i sees keys j <= positions[i].
 struct AttentionTile {
   float* out;
   const float* q;
   const float* k;
   const float* v;
+  size_t kv_stride;
+  const int32_t* positions;
   int row0, rows, kv_head;
-  int Tk, H, K, hd, causal_offset;
+  int Tk, H, K, hd;
   float scale;
 };
 
@@ -35,25 +40,6 @@ struct CpuKernels {
 const CpuKernels& cpu_kernels();
 // A named set if this build and processor support it, else nullptr.
 const CpuKernels* cpu_kernels_named(const std::string& name);
-
-inline float bf16_to_f32(uint16_t h) {
-  union {
-    uint32_t u;
-    float f;
-  } v{static_cast<uint32_t>(h) << 16};
-  return v.f;
-}
-
-// Round-to-nearest-even fp32 -> bf16 (used by tests and synthetic weights only).
-inline uint16_t f32_to_bf16(float f) {
-  union {
-    float f;
-    uint32_t u;
-  } v{f};
-  if ((v.u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((v.u >> 16) | 0x40);  // NaN
-  uint32_t rounding = 0x7fffu + ((v.u >> 16) & 1u);
-  return static_cast<uint16_t>((v.u + rounding) >> 16);
-}
 
 // Per-ISA tables, defined in kernels_<isa>.cc; nullptr when not compiled in.
 const CpuKernels* generic_kernels();

@@ -36,7 +36,7 @@ class Keys {
       : obj_(obj), path_(path), prefix_(std::move(prefix)) {}
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw EngineError(path_ + ": key \"" + prefix_ + key + "\" " + what);
+    throw EngineError(ErrorKind::BadWeights, path_ + ": key \"" + prefix_ + key + "\" " + what);
   }
 
   const json::Value* get(const char* key) const {
@@ -117,7 +117,7 @@ class Keys {
 
 json::Value parse_object(const std::string& text, const std::string& path) {
   json::Value root = json::parse(text, path);
-  if (!root.is_object()) throw EngineError(path + ": top level is " + json::kind_name(root.kind()) + ", not an object");
+  if (!root.is_object()) throw EngineError(ErrorKind::BadWeights, path + ": top level is " + json::kind_name(root.kind()) + ", not an object");
   return root;
 }
 

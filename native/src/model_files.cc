@@ -30,15 +30,15 @@ bool is_file(const std::string& path) {
 
 std::string read_text(const std::string& path) {
   std::ifstream in(fs::u8path(path), std::ios::binary);
-  if (!in) throw EngineError(path + ": cannot open");
+  if (!in) throw EngineError(ErrorKind::BadWeights, path + ": cannot open");
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
-  if (size < 0) throw EngineError(path + ": cannot read");
+  if (size < 0) throw EngineError(ErrorKind::BadWeights, path + ": cannot read");
   if (static_cast<uint64_t>(size) > kMaxConfigBytes)
-    throw EngineError(path + ": " + std::to_string(size) + " bytes is too large for a config file");
+    throw EngineError(ErrorKind::BadWeights, path + ": " + std::to_string(size) + " bytes is too large for a config file");
   std::string text(static_cast<size_t>(size), '\0');
   in.seekg(0);
-  if (!in.read(&text[0], size)) throw EngineError(path + ": cannot read");
+  if (!in.read(&text[0], size)) throw EngineError(ErrorKind::BadWeights, path + ": cannot read");
   return text;
 }
 
@@ -127,7 +127,7 @@ Catalog sharded(const std::string& dir, const std::string& index_path) {
   const json::Value index = json::parse(read_text(index_path), index_path);
   const json::Value* weight_map = index.is_object() ? index.find("weight_map") : nullptr;
   if (!weight_map || !weight_map->is_object())
-    throw EngineError(index_path + ": key \"weight_map\" is missing or not an object");
+    throw EngineError(ErrorKind::BadWeights, index_path + ": key \"weight_map\" is missing or not an object");
 
   Catalog cat;
   cat.listing = index_path;
@@ -135,22 +135,22 @@ Catalog sharded(const std::string& dir, const std::string& index_path) {
   for (const json::Member& entry : weight_map->object()) {
     const std::string& tensor = entry.key;
     if (!entry.value.is_string())
-      throw EngineError(index_path + ": weight_map entry for tensor " + tensor + " is not a file name string");
+      throw EngineError(ErrorKind::BadWeights, index_path + ": weight_map entry for tensor " + tensor + " is not a file name string");
     const std::string& shard = entry.value.string();
     auto it = shards.find(shard);
     if (it == shards.end()) {
       if (!plain_file_name(shard))
-        throw EngineError(index_path + ": shard \"" + shard + "\" (for tensor " + tensor +
+        throw EngineError(ErrorKind::BadWeights, index_path + ": shard \"" + shard + "\" (for tensor " + tensor +
                           ") is not a file name inside the model folder");
       const std::string path = join(dir, shard);
       if (!is_file(path))
-        throw EngineError(index_path + ": shard " + shard + " (for tensor " + tensor + ") does not exist: " + path);
+        throw EngineError(ErrorKind::BadWeights, index_path + ": shard " + shard + " (for tensor " + tensor + ") does not exist: " + path);
       cat.files.push_back(SafetensorsFile::open(path));
       it = shards.emplace(shard, cat.files.back().get()).first;
     }
     const TensorView* view = it->second->find(tensor);
     if (!view)
-      throw EngineError(index_path + ": weight_map puts tensor " + tensor + " in " + it->second->path() +
+      throw EngineError(ErrorKind::BadWeights, index_path + ": weight_map puts tensor " + tensor + " in " + it->second->path() +
                         ", which does not contain it");
     cat.tensors[tensor] = view;
   }
@@ -161,7 +161,7 @@ Catalog sharded(const std::string& dir, const std::string& index_path) {
 
 std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(fs::u8path(dir), ec)) throw EngineError(dir + ": not a folder or does not exist");
+  if (!fs::is_directory(fs::u8path(dir), ec)) throw EngineError(ErrorKind::BadWeights, dir + ": not a folder or does not exist");
 
   auto m = std::make_unique<ModelFiles>();
   m->dir_ = dir;
@@ -179,9 +179,9 @@ std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
     // transformers' own order: the single file wins over an index.
     if (is_file(single)) cat = single_file(single);
     else if (is_file(index)) cat = sharded(dir, index);
-    else throw EngineError(dir + ": config.json is there but neither model.safetensors nor model.safetensors.index.json");
+    else throw EngineError(ErrorKind::BadWeights, dir + ": config.json is there but neither model.safetensors nor model.safetensors.index.json");
   } else {
-    throw EngineError(dir + ": no model found: looked for params.json + consolidated.safetensors (Mistral layout) "
+    throw EngineError(ErrorKind::BadWeights, dir + ": no model found: looked for params.json + consolidated.safetensors (Mistral layout) "
                             "and config.json + model.safetensors or model.safetensors.index.json (transformers layout)");
   }
 
@@ -190,12 +190,12 @@ std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
     const std::string& name = hf ? spec.hf : spec.mistral;
     auto it = cat.tensors.find(name);
     if (it == cat.tensors.end())
-      throw EngineError(cat.listing + ": missing tensor " + name + (hf ? " (Mistral name " + spec.mistral + ")" : ""));
+      throw EngineError(ErrorKind::BadWeights, cat.listing + ": missing tensor " + name + (hf ? " (Mistral name " + spec.mistral + ")" : ""));
     const TensorView& t = *it->second;
-    if (t.dtype != DType::BF16)
-      throw EngineError(t.file + ": tensor " + t.name + " has dtype " + dtype_name(t.dtype) + ", expected BF16");
+    if (t.dtype != FileDType::BF16)
+      throw EngineError(ErrorKind::BadWeights, t.file + ": tensor " + t.name + " has dtype " + file_dtype_name(t.dtype) + ", expected BF16");
     if (t.shape != spec.shape)
-      throw EngineError(t.file + ": tensor " + t.name + " has shape " + t.shape_str() + ", expected " +
+      throw EngineError(ErrorKind::BadWeights, t.file + ": tensor " + t.name + " has shape " + t.shape_str() + ", expected " +
                         shape_str(spec.shape) + " from the config");
     m->by_name_[spec.mistral] = &t;
   }
@@ -210,7 +210,7 @@ const TensorView* ModelFiles::find(const std::string& mistral_name) const {
 
 const TensorView& ModelFiles::get(const std::string& mistral_name) const {
   const TensorView* t = find(mistral_name);
-  if (!t) throw EngineError(dir_ + ": no validated tensor " + mistral_name);
+  if (!t) throw EngineError(ErrorKind::BadWeights, dir_ + ": no validated tensor " + mistral_name);
   return *t;
 }
 

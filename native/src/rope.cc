@@ -12,36 +12,29 @@ std::vector<double> frequencies(int hd, double theta) {
   return f;
 }
 
-}  // namespace
-
-void text_rope_table(int pos0, int T, int hd, double theta, std::vector<float>& table) {
-  const int half = hd / 2;
-  table.resize(static_cast<size_t>(2) * T * half);
-  float* sin_base = table.data() + static_cast<size_t>(T) * half;
-  for (int t = 0; t < T; ++t)
-    for (int j = 0; j < half; ++j) {
-      // pow per pair rather than a cached frequency vector: hd/2 calls, and no allocation.
-      const double a = static_cast<double>(pos0 + t) * std::pow(theta, -2.0 * j / hd);
-      table[static_cast<size_t>(t) * half + j] = static_cast<float>(std::cos(a));
-      sin_base[static_cast<size_t>(t) * half + j] = static_cast<float>(std::sin(a));
-    }
+void put(std::vector<float>& table, size_t row, int hd, int j, double angle) {
+  table[row * hd + j] = static_cast<float>(std::cos(angle));
+  table[row * hd + hd / 2 + j] = static_cast<float>(std::sin(angle));
 }
 
-std::vector<float> vision_rope_table(int grid_h, int grid_w, int hd, double theta) {
-  const int half = hd / 2, quarter = hd / 4;
+}  // namespace
+
+std::vector<float> text_rope_table(int n, int hd, double theta) {
   const std::vector<double> f = frequencies(hd, theta);
-  const int T = grid_h * grid_w;
-  std::vector<float> table(static_cast<size_t>(2) * T * half);
-  float* sin_base = table.data() + static_cast<size_t>(T) * half;
-  for (int r = 0; r < grid_h; ++r)
-    for (int c = 0; c < grid_w; ++c) {
-      const size_t t = static_cast<size_t>(r) * grid_w + c;
-      for (int j = 0; j < half; ++j) {
-        const double a = j < quarter ? r * f[2 * j] : c * f[2 * (j - quarter) + 1];
-        table[t * half + j] = static_cast<float>(std::cos(a));
-        sin_base[t * half + j] = static_cast<float>(std::sin(a));
-      }
-    }
+  std::vector<float> table(static_cast<size_t>(n) * hd);
+  for (int p = 0; p < n; ++p)
+    for (int j = 0; j < hd / 2; ++j) put(table, p, hd, j, static_cast<double>(p) * f[j]);
+  return table;
+}
+
+std::vector<float> vision_rope_table(int max_side, int hd, double theta) {
+  const int quarter = hd / 4;
+  const std::vector<double> f = frequencies(hd, theta);
+  std::vector<float> table(static_cast<size_t>(max_side) * max_side * hd);
+  for (int r = 0; r < max_side; ++r)
+    for (int c = 0; c < max_side; ++c)
+      for (int j = 0; j < hd / 2; ++j)
+        put(table, static_cast<size_t>(r) * max_side + c, hd, j, j < quarter ? r * f[2 * j] : c * f[2 * (j - quarter) + 1]);
   return table;
 }
 

@@ -34,21 +34,21 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 struct DTypeInfo {
-  DType type;
+  FileDType type;
   const char* name;
   size_t size;
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {DType::BF16, "BF16", 2}, {DType::F16, "F16", 2}, {DType::F32, "F32", 4}, {DType::F64, "F64", 8},
-    {DType::I8, "I8", 1},     {DType::U8, "U8", 1},   {DType::I16, "I16", 2}, {DType::I32, "I32", 4},
-    {DType::I64, "I64", 8},   {DType::BOOL, "BOOL", 1},
+    {FileDType::BF16, "BF16", 2}, {FileDType::F16, "F16", 2}, {FileDType::F32, "F32", 4}, {FileDType::F64, "F64", 8},
+    {FileDType::I8, "I8", 1},     {FileDType::U8, "U8", 1},   {FileDType::I16, "I16", 2}, {FileDType::I32, "I32", 4},
+    {FileDType::I64, "I64", 8},   {FileDType::BOOL, "BOOL", 1},
 };
 
-const DTypeInfo& info(DType t) {
+const DTypeInfo& info(FileDType t) {
   for (const DTypeInfo& d : kDTypes)
     if (d.type == t) return d;
-  throw EngineError("unknown DType value " + std::to_string(static_cast<int>(t)));
+  throw EngineError(ErrorKind::BadWeights, "unknown FileDType value " + std::to_string(static_cast<int>(t)));
 }
 
 const DTypeInfo* dtype_by_name(const std::string& name) {
@@ -80,11 +80,11 @@ Mapping map_file(const std::string& path) {
   HANDLE file = CreateFileW(wpath.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
                             FILE_ATTRIBUTE_NORMAL, nullptr);
   if (file == INVALID_HANDLE_VALUE)
-    throw EngineError(path + ": cannot open (Windows error " + std::to_string(GetLastError()) + ")");
+    throw EngineError(ErrorKind::BadWeights, path + ": cannot open (Windows error " + std::to_string(GetLastError()) + ")");
   LARGE_INTEGER size;
   if (!GetFileSizeEx(file, &size)) {
     CloseHandle(file);
-    throw EngineError(path + ": cannot read the file size");
+    throw EngineError(ErrorKind::BadWeights, path + ": cannot read the file size");
   }
   Mapping m;
   m.size = static_cast<size_t>(size.QuadPart);
@@ -101,17 +101,17 @@ Mapping map_file(const std::string& path) {
   }
   CloseHandle(file);
   if (m.size > 0 && !m.addr)
-    throw EngineError(path + ": cannot memory-map (Windows error " + std::to_string(err) + ")");
+    throw EngineError(ErrorKind::BadWeights, path + ": cannot memory-map (Windows error " + std::to_string(err) + ")");
   return m;
 }
 #else
 Mapping map_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw EngineError(path + ": cannot open (" + std::strerror(errno) + ")");
+  if (fd < 0) throw EngineError(ErrorKind::BadWeights, path + ": cannot open (" + std::strerror(errno) + ")");
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw EngineError(path + ": not a regular file");
+    throw EngineError(ErrorKind::BadWeights, path + ": not a regular file");
   }
   Mapping m;
   m.size = static_cast<size_t>(st.st_size);
@@ -120,7 +120,7 @@ Mapping map_file(const std::string& path) {
     int err = errno;
     if (addr == MAP_FAILED) {
       ::close(fd);
-      throw EngineError(path + ": cannot memory-map (" + std::strerror(err) + ")");
+      throw EngineError(ErrorKind::BadWeights, path + ": cannot memory-map (" + std::strerror(err) + ")");
     }
     m.addr = addr;
   }
@@ -141,7 +141,7 @@ class EntryReader {
   EntryReader(const std::string& path, const std::string& name) : path_(path), name_(name) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw EngineError(path_ + ": tensor " + name_ + " " + what);
+    throw EngineError(ErrorKind::BadWeights, path_ + ": tensor " + name_ + " " + what);
   }
 
   // A JSON value that must be a non-negative integer; `what` names it for the message.
@@ -210,15 +210,15 @@ class EntryReader {
 };
 
 void check_metadata(const json::Value& meta, const std::string& path) {
-  if (!meta.is_object()) throw EngineError(path + ": __metadata__ is not an object");
+  if (!meta.is_object()) throw EngineError(ErrorKind::BadWeights, path + ": __metadata__ is not an object");
   for (const json::Member& m : meta.object())
-    if (!m.value.is_string()) throw EngineError(path + ": __metadata__ value \"" + m.key + "\" is not a string");
+    if (!m.value.is_string()) throw EngineError(ErrorKind::BadWeights, path + ": __metadata__ value \"" + m.key + "\" is not a string");
 }
 
 }  // namespace
 
-const char* dtype_name(DType t) { return info(t).name; }
-size_t dtype_size(DType t) { return info(t).size; }
+const char* file_dtype_name(FileDType t) { return info(t).name; }
+size_t file_dtype_size(FileDType t) { return info(t).size; }
 
 int64_t TensorView::numel() const {
   int64_t n = 1;
@@ -247,21 +247,21 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   const auto* bytes = static_cast<const unsigned char*>(m.addr);
 
   if (m.size < 8)
-    throw EngineError(path + ": file is " + std::to_string(m.size) +
+    throw EngineError(ErrorKind::BadWeights, path + ": file is " + std::to_string(m.size) +
                       " bytes, too short for a safetensors header (truncated?)");
   uint64_t header_len = read_le64(bytes);
   if (header_len > kMaxHeaderBytes)
-    throw EngineError(path + ": header length " + std::to_string(header_len) +
+    throw EngineError(ErrorKind::BadWeights, path + ": header length " + std::to_string(header_len) +
                       " exceeds the 100 MiB limit (corrupt file?)");
   if (header_len > m.size - 8)
-    throw EngineError(path + ": header length " + std::to_string(header_len) + " runs past the end of the file (" +
+    throw EngineError(ErrorKind::BadWeights, path + ": header length " + std::to_string(header_len) + " runs past the end of the file (" +
                       std::to_string(m.size) + " bytes; truncated?)");
   if (header_len == 0 || bytes[8] != '{')
-    throw EngineError(path + ": header does not start with '{' (not a safetensors file?)");
+    throw EngineError(ErrorKind::BadWeights, path + ": header does not start with '{' (not a safetensors file?)");
 
   std::string_view header_text(reinterpret_cast<const char*>(bytes + 8), static_cast<size_t>(header_len));
   json::Value header = json::parse(header_text, path + " (header)");
-  if (!header.is_object()) throw EngineError(path + ": header is not a JSON object");
+  if (!header.is_object()) throw EngineError(ErrorKind::BadWeights, path + ": header is not a JSON object");
 
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_len = m.size - data_start;
@@ -286,7 +286,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < spans.size(); ++i)
     if (spans[i].begin < spans[i - 1].end)
-      throw EngineError(path + ": tensor " + *spans[i].name + " overlaps tensor " + *spans[i - 1].name +
+      throw EngineError(ErrorKind::BadWeights, path + ": tensor " + *spans[i].name + " overlaps tensor " + *spans[i - 1].name +
                         " (bytes " + std::to_string(spans[i].begin) + ".." + std::to_string(spans[i].end) +
                         " vs " + std::to_string(spans[i - 1].begin) + ".." + std::to_string(spans[i - 1].end) + ")");
   return f;

@@ -12,16 +12,16 @@
 
 namespace px {
 
-enum class DType { BF16, F16, F32, F64, I8, U8, I16, I32, I64, BOOL };
+enum class FileDType { BF16, F16, F32, F64, I8, U8, I16, I32, I64, BOOL };
 
-const char* dtype_name(DType t);
-size_t dtype_size(DType t);
+const char* file_dtype_name(FileDType t);
+size_t file_dtype_size(FileDType t);
 std::string shape_str(const std::vector<int64_t>& shape);  // "[4096, 5120]"
 
 struct TensorView {
   std::string name;            // key in the file
   std::string file;            // path of the file it lives in (for error messages)
-  DType dtype;
+  FileDType dtype;
   std::vector<int64_t> shape;  // row-major
   const void* data = nullptr;  // into the mapping
   size_t nbytes = 0;

@@ -1,32 +1,28 @@
-// Pipeline stage: logits -> next token. Greedy, or temperature with top-k / top-p (nucleus)
-// filtering. The random stream is our own (splitmix64 -> 53-bit doubles), so one seed gives the
-// same tokens on every platform and standard library.
+// Pipeline stage: logits -> next token, as Op::Sample runs it on the CPU (the reference that device
+// samplers are checked against). Greedy, or temperature with top-k / top-p (nucleus) filtering.
+// The random stream is our own (splitmix64 -> 53-bit doubles), so one seed gives the same tokens
+// on every platform and standard library; its state lives in the SamplerState on the device.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
+
+#include "graph.h"
 
 namespace px {
 
-struct SamplingParams {
-  float temperature = 0.f;  // <= 0: greedy
-  int top_k = 0;            // 0: off
-  float top_p = 1.f;        // >= 1: off
-  uint64_t seed = 0;
+// Working memory of one sampler, reused across steps (no allocation per token).
+struct SamplerScratch {
+  std::vector<std::pair<float, int>> candidates;
+  std::vector<double> probs;
 };
 
-class Sampler {
- public:
-  explicit Sampler(const SamplingParams& params);
-  // logits: [V]. Never modifies logits.
-  int sample(const float* logits, int V);
+// Draws a token from logits [V] as `state` says, advancing state.rng by one draw unless greedy.
+// Never modifies logits.
+int sample_token(const float* logits, int V, SamplerState& state, SamplerScratch& scratch);
 
- private:
-  double next_uniform();  // [0, 1)
-  SamplingParams p_;
-  uint64_t state_;
-  std::vector<std::pair<float, int>> candidates_;  // reused across steps
-  std::vector<double> probs_;
-};
+// The next uniform double in [0, 1) of the splitmix64 stream.
+double next_uniform(uint64_t& rng);
 
 int argmax(const float* x, int n);
 

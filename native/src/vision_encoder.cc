@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "error.h"
 #include "rope.h"
 
 namespace px {
@@ -35,84 +34,88 @@ VisionEncoder::VisionEncoder(Backend& backend, const ModelFiles& files)
       ln_pre_(backend.weight(files.get("vision_encoder.ln_pre.weight"))) {
   for (int l = 0; l < cfg_.layers; ++l)
     layers_.push_back(load_block_weights(backend, files, "vision_encoder.transformer.layers." + std::to_string(l) + "."));
+  const int side = cfg_.image_size / cfg_.patch;
+  const std::vector<float> table = vision_rope_table(side, cfg_.head_dim, cfg_.rope_theta);
+  rope_ = OwnedTensor(backend, DType::F32, static_cast<int64_t>(side) * side, cfg_.head_dim);
+  backend.write(*rope_, table.data());
 }
 
 int VisionEncoder::patches_for(const ImageInput& img) const {
   const int P = cfg_.patch;
   if (img.height <= 0 || img.width <= 0 || img.height % P || img.width % P)
-    throw EngineError("image of " + std::to_string(img.width) + "x" + std::to_string(img.height) +
-                      " px: both sides must be positive multiples of the patch size " + std::to_string(P));
+    throw EngineError(ErrorKind::BadInput, "image of " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                                               " px: both sides must be positive multiples of the patch size " +
+                                               std::to_string(P));
   if (img.height > cfg_.image_size || img.width > cfg_.image_size)
-    throw EngineError("image of " + std::to_string(img.width) + "x" + std::to_string(img.height) +
-                      " px exceeds the model's maximum side of " + std::to_string(cfg_.image_size) + " px");
+    throw EngineError(ErrorKind::BadInput, "image of " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                                               " px exceeds the model's maximum side of " +
+                                               std::to_string(cfg_.image_size) + " px");
   return (img.height / P) * (img.width / P);
 }
 
-void VisionEncoder::encode(const std::vector<ImageInput>& images, float* out, VisionCapture* capture,
-                           const CancelToken& cancel) {
+VisionPass VisionEncoder::record(Graph& g, const std::vector<ImageInput>& images, const Tensor& out,
+                                 bool capture) const {
   const int P = cfg_.patch, Dv = cfg_.hidden, hv = cfg_.head_dim, heads = cfg_.heads, Fv = cfg_.intermediate;
+  const int side = cfg_.image_size / P;
   std::vector<int> counts;
   int S = 0;
   for (const ImageInput& img : images) S += counts.emplace_back(patches_for(img));
-  if (S == 0) return;
+  VisionPass pass;
+  if (S == 0) return pass;
+
+  // Inputs: patches [S, 3PP] and each patch's row in the RoPE table (restarting at (0, 0) per image).
   const size_t patch_len = static_cast<size_t>(3) * P * P;
-
-  // Host-side inputs: patches [S, 3PP] and the 2D RoPE table [2, S, hv/2] of all images, restarting
-  // at (0, 0) for each image.
   std::vector<float> patches(S * patch_len);
-  std::vector<float> rope(static_cast<size_t>(2) * S * (hv / 2));
+  std::vector<int32_t> positions(S);
   int row = 0;
-  for (size_t k = 0; k < images.size(); ++k) {
-    gather_patches(images[k], P, patches.data() + row * patch_len);
-    const std::vector<float> t = vision_rope_table(images[k].height / P, images[k].width / P, hv, cfg_.rope_theta);
-    const size_t n = static_cast<size_t>(counts[k]) * (hv / 2);
-    std::copy(t.begin(), t.begin() + n, rope.begin() + row * (hv / 2));
-    std::copy(t.begin() + n, t.end(), rope.begin() + static_cast<size_t>(S) * (hv / 2) + row * (hv / 2));
-    row += counts[k];
+  for (const ImageInput& img : images) {
+    gather_patches(img, P, patches.data() + row * patch_len);
+    const int gw = img.width / P;
+    for (int i = 0, n = (img.height / P) * gw; i < n; ++i) positions[row + i] = (i / gw) * side + i % gw;
+    row += (img.height / P) * gw;
   }
+  const Tensor d_patches = *pass.inputs.emplace_back(be_, DType::F32, S, static_cast<int64_t>(patch_len));
+  const Tensor d_positions = *pass.inputs.emplace_back(be_, DType::I32, 1, S);
+  be_.write(d_patches, patches.data());
+  be_.write(d_positions, positions.data());
 
-  DeviceBuffer d_patches(be_, patches.size()), d_rope(be_, rope.size());
-  DeviceBuffer h(be_, static_cast<size_t>(S) * Dv), q(be_, static_cast<size_t>(S) * Dv),
-      k(be_, static_cast<size_t>(S) * Dv), v(be_, static_cast<size_t>(S) * Dv), attn(be_, static_cast<size_t>(S) * Dv),
-      gate(be_, static_cast<size_t>(S) * Fv), up(be_, static_cast<size_t>(S) * Fv);
-  be_.upload(d_patches.get(), patches.data(), patches.size());
-  be_.upload(d_rope.get(), rope.data(), rope.size());
-
-  float* x = out;  // the residual stream lives in the output buffer [S, Dv]
-  auto snapshot = [&](std::vector<float>& dst) {
-    dst.resize(static_cast<size_t>(S) * Dv);
-    be_.download(dst.data(), x, dst.size());
+  // Copies of the views: the vector of owners may move them, never the buffers they point to.
+  auto activation = [&](int64_t cols) { return *pass.scratch.emplace_back(be_, DType::F32, S, cols); };
+  const Tensor h = activation(Dv), q = activation(Dv), k = activation(Dv), v = activation(Dv), attn = activation(Dv),
+               gate = activation(Fv), up = activation(Fv);
+  const Tensor& x = out;  // the residual stream lives in the output [S, Dv]
+  auto snapshot = [&] {
+    if (capture) g.copy(*pass.captures.emplace_back(be_, DType::F32, S, Dv), x);
   };
 
-  be_.matmul(x, d_patches.get(), patch_conv_, nullptr, S, false);
-  if (capture) snapshot(capture->patch_embeds_conv);
-  be_.rmsnorm(x, x, ln_pre_, S, Dv, VisionConfig::norm_eps);
-  if (capture) snapshot(capture->ln_pre);
-
+  g.matmul(x, d_patches, patch_conv_, Tensor{}, false);
+  snapshot();
+  g.rmsnorm(x, x, ln_pre_, VisionConfig::norm_eps);
+  snapshot();
   for (const BlockWeights& L : layers_) {
-    cancel.check();
-    be_.rmsnorm(h.get(), x, L.attention_norm, S, Dv, VisionConfig::norm_eps);
-    be_.matmul(q.get(), h.get(), L.wq, nullptr, S, false);
-    be_.matmul(k.get(), h.get(), L.wk, nullptr, S, false);
-    be_.matmul(v.get(), h.get(), L.wv, nullptr, S, false);
-    // RoPE over all rows at once: the table already restarts per image.
-    be_.rope(q.get(), Dv, d_rope.get(), S, heads, hv, pairing_);
-    be_.rope(k.get(), Dv, d_rope.get(), S, heads, hv, pairing_);
+    g.rmsnorm(h, x, L.attention_norm, VisionConfig::norm_eps);
+    g.matmul(q, h, L.wq, Tensor{}, false);
+    g.matmul(k, h, L.wk, Tensor{}, false);
+    g.matmul(v, h, L.wv, Tensor{}, false);
+    g.rope(q, *rope_, d_positions, heads, hv, pairing_);
+    g.rope(k, *rope_, d_positions, heads, hv, pairing_);
     // Block-diagonal attention = one unmasked attention per image over its own rows.
     int r0 = 0;
     for (int n : counts) {
-      const size_t off = static_cast<size_t>(r0) * Dv;
-      be_.attention(attn.get() + off, q.get() + off, k.get() + off, v.get() + off, n, n, heads, heads, hv, -1);
+      g.attention(attn.slice_rows(r0, n), q.slice_rows(r0, n), k.slice_rows(r0, n), v.slice_rows(r0, n), Tensor{},
+                  heads, heads, hv);
       r0 += n;
     }
-    be_.matmul(x, attn.get(), L.wo, nullptr, S, true);
-    be_.rmsnorm(h.get(), x, L.ffn_norm, S, Dv, VisionConfig::norm_eps);
-    be_.matmul(gate.get(), h.get(), L.w1, nullptr, S, false);
-    be_.matmul(up.get(), h.get(), L.w3, nullptr, S, false);
-    be_.silu_mul(gate.get(), up.get(), static_cast<size_t>(S) * Fv);
-    be_.matmul(x, gate.get(), L.w2, nullptr, S, true);
-    if (capture) snapshot(capture->layers.emplace_back());
+    g.matmul(x, attn, L.wo, Tensor{}, true);
+    g.rmsnorm(h, x, L.ffn_norm, VisionConfig::norm_eps);
+    g.matmul(gate, h, L.w1, Tensor{}, false);
+    g.matmul(up, h, L.w3, Tensor{}, false);
+    g.silu_mul(gate, gate, up);
+    g.matmul(x, gate, L.w2, Tensor{}, true);
+    snapshot();
+    g.cancel_point();
   }
+  return pass;
 }
 
 }  // namespace px

@@ -1,12 +1,12 @@
 // Pipeline stage: images -> vision features. Pixtral-ViT (spec b): bias-free patch conv, ln_pre,
 // 2D RoPE, pre-norm blocks with SwiGLU, no final norm. Several images of different sizes are packed
 // into one sequence; attention is block-diagonal, computed image by image so no S x S mask exists.
+// The encoder is recorded into a Graph (with the adapter after it, when prefilling) and run at once.
 #pragma once
 #include <vector>
 
 #include "backend.h"
 #include "block_weights.h"
-#include "cancel.h"
 #include "model_files.h"
 
 namespace px {
@@ -18,11 +18,12 @@ struct ImageInput {
   int width = 0;
 };
 
-// Intermediate activations for parity tests, each [S, Dv] on the host.
-struct VisionCapture {
-  std::vector<float> patch_embeds_conv;
-  std::vector<float> ln_pre;
-  std::vector<std::vector<float>> layers;
+// The device tensors one recorded encoder pass reads and writes; they must outlive its run.
+struct VisionPass {
+  std::vector<OwnedTensor> inputs;   // patches [S, 3*P*P], positions i32 [1, S]
+  std::vector<OwnedTensor> scratch;  // activations
+  // With capture: f32 [S, Dv] copies of the patch conv output, ln_pre and each layer's output.
+  std::vector<OwnedTensor> captures;
 };
 
 class VisionEncoder {
@@ -33,16 +34,18 @@ class VisionEncoder {
   int patches_for(const ImageInput& image) const;
   int hidden() const { return cfg_.hidden; }
 
-  // out: device [S, Dv], S = sum of patches_for(images). capture may be null.
-  void encode(const std::vector<ImageInput>& images, float* out, VisionCapture* capture, const CancelToken& cancel);
+  // Records the encoder over `images` into g, writing its inputs to the device now; out: [S, Dv]
+  // with S = sum of patches_for(images).
+  VisionPass record(Graph& g, const std::vector<ImageInput>& images, const Tensor& out, bool capture) const;
 
  private:
   Backend& be_;
   VisionConfig cfg_;
   RopePairing pairing_;
-  Weight patch_conv_;  // [Dv, 3*P*P]
-  Weight ln_pre_;      // [Dv]
+  Tensor patch_conv_;   // [Dv, 3*P*P]
+  Tensor ln_pre_;       // [1, Dv]
   std::vector<BlockWeights> layers_;
+  OwnedTensor rope_;    // f32 [(image_size/P)^2, hv]: 2D RoPE of every patch position
 };
 
 }  // namespace px

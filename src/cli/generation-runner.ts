@@ -2,6 +2,7 @@
 // endpoint), sampling overrides, streaming the answer to stdout through an optional filter,
 // progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
 import path from 'node:path';
+import { planWithEngine } from '../models/engine-check';
 import { assertFits, assessFit, checkModelFolder, FitError, isRandomWeightTestModel } from '../models/index';
 import type { TaskConversation, TaskInfo } from '../prompts/task';
 import { GenerationError, type GenerationBackend } from '../service/generation-backend';
@@ -15,6 +16,7 @@ import { chooseModel } from './model-choice';
 export const BACKEND_OPTIONS = {
   model: { type: 'string' },
   'context-length': { type: 'string' },
+  'kv-cache': { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
   endpoint: { type: 'string' },
@@ -25,6 +27,7 @@ export const BACKEND_OPTIONS = {
 export const BACKEND_USAGE = `model options:
   --model DIR            model folder (default: the first usable model "pixtral models list" shows)
   --context-length N     KV cache size in tokens (default: the engine's, 8192 at most)
+  --kv-cache TYPE        KV cache element type: f16 (default), bf16 or f32 (twice the memory)
   --threads N            CPU threads for the engine
   --backend NAME         auto (default: the first of cuda, webgpu, cpu that runs here), cpu, cuda or
                          webgpu; a backend that cannot run here falls back to the CPU with a warning
@@ -62,6 +65,15 @@ function numberFlag(values: Values, name: string): number | undefined {
 }
 
 const BACKENDS: readonly NonNullable<LoadOptions['backend']>[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+const KV_CACHE_TYPES: readonly NonNullable<LoadOptions['kvCache']>[] = ['f16', 'bf16', 'f32'];
+
+function kvCacheFlag(values: Values): LoadOptions['kvCache'] {
+  const raw = values['kv-cache'];
+  if (raw === undefined) return undefined;
+  const type = KV_CACHE_TYPES.find((t) => t === raw);
+  if (!type) throw new CliError(`--kv-cache must be one of ${KV_CACHE_TYPES.join(', ')}, got "${String(raw)}"`, 2);
+  return type;
+}
 
 function backendFlag(values: Values): LoadOptions['backend'] {
   const raw = values.backend;
@@ -75,12 +87,18 @@ function backendFlag(values: Values): LoadOptions['backend'] {
 const DEFAULT_CONTEXT_LENGTH = 8192;
 
 /** Never start a load that cannot succeed: a broken folder or a model that does not fit in memory. */
-async function checkBeforeLoading(model: string, contextLength: number): Promise<void> {
+async function checkBeforeLoading(model: string, load: LoadOptions & { contextLength: number }): Promise<void> {
   const check = await checkModelFolder(model);
   if (!check.ok) throw new CliError(`${model} cannot be loaded:\n  ${check.problems.join('\n  ')}`);
   if (!check.dims) return;
   try {
-    assertFits(assessFit({ dims: check.dims, contextLength }));
+    let plan;
+    try {
+      plan = planWithEngine(model, { contextLength: load.contextLength, kvCache: load.kvCache });
+    } catch (err) {
+      throw new CliError(`${model} cannot be loaded: ${(err as Error).message}`);
+    }
+    assertFits(assessFit({ dims: check.dims, plan, contextLength: load.contextLength }));
   } catch (err) {
     if (err instanceof FitError) throw new CliError(err.message);
     throw err;
@@ -100,10 +118,15 @@ export async function createBackend(values: Values, io: CliIo): Promise<ChosenBa
     const backend = new RemoteBackend({ baseUrl: values.endpoint, model: (values['remote-model'] as string | undefined) ?? DEFAULT_REMOTE_MODEL });
     return { backend, randomWeights: false };
   }
-  const load = { contextLength: integerFlag(values, 'context-length'), threads: integerFlag(values, 'threads'), backend: backendFlag(values) };
+  const load = {
+    contextLength: integerFlag(values, 'context-length'),
+    threads: integerFlag(values, 'threads'),
+    backend: backendFlag(values),
+    kvCache: kvCacheFlag(values),
+  };
   const model = await chooseModel(values.model as string | undefined);
   if (!model) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
-  await checkBeforeLoading(model, load.contextLength ?? DEFAULT_CONTEXT_LENGTH);
+  await checkBeforeLoading(model, { ...load, contextLength: load.contextLength ?? DEFAULT_CONTEXT_LENGTH });
   const randomWeights = isRandomWeightTestModel(model);
   if (randomWeights) {
     io.stderr.write(`note: ${model} is a test model with random weights: the pipeline is real, its text is meaningless.\n`);

@@ -61,9 +61,16 @@ export interface VisionResult {
   layers?: Float32Array[];
 }
 
+/** Element type of the KV cache: f16 (default) and bf16 take half the memory of f32. */
+export type KvCacheType = 'f32' | 'f16' | 'bf16';
+
 export interface LoadOptions {
-  backend?: 'cpu';
+  /** Where the engine runs; a backend this build or machine cannot run rejects with code EUNSUPPORTED. */
+  backend?: 'cpu' | 'cuda' | 'webgpu';
+  /** GPU index for the cuda backend. */
+  device?: number;
   threads?: number;
+  kvCache?: KvCacheType;
   /** KV cache capacity in tokens (default min(8192, maxSeqLen)); never more than maxSeqLen. */
   contextLength?: number;
   /** Prefill rows per pass: bounds the activation scratch (default 512). */
@@ -76,8 +83,9 @@ export interface PrefillOptions {
   images?: ImageInput[];
   /** Tokens that generation will add after this prompt; checked against the window up front. */
   reserve?: number;
-  /** 'last' (default): logits of the last position only; 'all': every position, [T, V]. */
-  logits?: 'last' | 'all';
+  /** 'none' (default): no logits come back (they stay on the device for sampling); 'last': the
+   * last position's [V]; 'all': every position, [T, V]. */
+  logits?: 'none' | 'last' | 'all';
   /** Prefill chunk size in tokens (default 512). */
   chunkSize?: number;
 }
@@ -106,6 +114,24 @@ export interface MemoryReport {
   scratchBytes: number;
   rssBytes: number;
   peakRssBytes: number;
+  /** The GPU's own memory (0 on the CPU backend). */
+  deviceTotalBytes: number;
+  deviceFreeBytes: number;
+}
+
+/** What a load takes, as the engine itself accounts for it (Engine::plan). */
+export interface MemoryPlan {
+  weightBytes: number;
+  kvCacheBytes: number;
+  /** Activations for a full prefill chunk and one full-size image, RoPE tables, inputs. */
+  scratchBytes: number;
+}
+
+/** Every engine rejection carries one of these as `code`. */
+export type EngineErrorCode = 'ECANCELLED' | 'EBADINPUT' | 'EBADWEIGHTS' | 'ENOMEM' | 'EUNSUPPORTED' | 'EINTERNAL';
+
+export interface EngineError extends Error {
+  code: EngineErrorCode;
 }
 
 export interface NativeEngine {
@@ -117,12 +143,15 @@ export interface NativeEngine {
   readonly contextLength: number;
   /** Empty the KV cache (position 0). */
   reset(): void;
+  /** Keep the first `tokens` of the KV cache, drop the rest; the next prefill continues there. */
+  rewind(tokens: number): void;
   encodeImages(images: ImageInput[], options?: { captureLayers?: boolean }): Promise<VisionResult>;
   /** The adapter alone: [rows, Dv] -> [rows, D]. */
   project(visionOut: Float32Array, rows: number): Promise<Float32Array>;
-  /** Appends `ids` to the KV cache; returns logits ([V] or [T, V]). */
+  /** Appends `ids` to the KV cache; returns the logits `options.logits` asks for (none by default). */
   prefill(ids: Int32Array, options?: PrefillOptions): Promise<Float32Array>;
-  /** Samples from the last logits, feeds each token back; onToken runs on the JS thread per token. */
+  /** Samples on the device from the last logits, feeds each token back; onToken runs on the JS
+   * thread per token. Afterwards `position` counts the tokens that were fed back. */
   generate(options: SamplingOptions, onToken: (id: number, logits?: Float32Array) => void): Promise<GenerateResult>;
   /** Stops the running call at the next layer / chunk / step boundary. */
   cancel(): void;
@@ -135,23 +164,10 @@ export interface NativeAddon {
   Engine: new () => NativeEngine;
   /** Validates a model folder (config + every safetensors header and tensor shape) without loading. */
   inspectModel(dir: string): ModelInfo;
+  /** The bytes load(dir, options) would take, by kind, from the folder's config (no weights read). */
+  planMemory(dir: string, options?: LoadOptions): MemoryPlan;
   /** Which CPU kernel set runtime dispatch picked ("avx2", "neon", "generic"). */
   cpuKernels(): string;
-  testing: NativeTesting;
-}
-
-/** Hooks that expose single kernels to the test suite (checked against float64 in JS). */
-export interface NativeTesting {
-  /** Text RoPE applied to x [T, heads, headDim] at `positions`; style 'interleaved' (Mistral) or 'half' (HF). */
-  ropeText(x: Float32Array, positions: Int32Array, heads: number, headDim: number, theta: number, style: 'interleaved' | 'half'): Float32Array;
-  /** The vision 2D RoPE angle table for a grid: [gridH*gridW, headDim/2] cos then sin. */
-  ropeVisionTable(gridH: number, gridW: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array };
-  /** y[T, out] = x[T, in] @ W^T with W bf16 bits [out, in]; `kernels` forces a kernel set. */
-  matmulBf16(x: Float32Array, w: Uint16Array, rows: number, inDim: number, outDim: number, kernels?: string): Float32Array;
-  /** Grouped-query attention through the CPU backend: q [Tq, H*hd], k/v [Tk, K*hd] -> [Tq, H*hd]; causalOffset < 0: no mask. */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, Tq: number, Tk: number, H: number, K: number, hd: number, causalOffset: number, kernels?: string): Float32Array;
-  /** Bytes copied per second by memcpy over `bytes`, `iters` times, split across threads (benchmarks). */
-  memcpyBandwidth(bytes: number, iters: number, threads?: number): number;
 }
 
 function candidatePaths(): string[] {

@@ -112,14 +112,22 @@ export class BackendFactory implements vscode.Disposable {
     const requested = values.backend;
     if (requested === 'remote') return this.createRemote(values);
     const model = await findLocalModel(values.modelFolder);
-    const fit = assertFits(assessFit({ dims: model.check.dims!, contextLength: values.contextLength }));
-    this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens, backend ${requested})`);
     const backend = new WorkerClient({
       model: model.dir,
-      load: { contextLength: values.contextLength, backend: requested },
+      load: { contextLength: values.contextLength, backend: requested, kvCache: values.kvCache },
       onLog: (text) => this.log.debug(`[worker] ${text.trimEnd()}`),
       onLoaded: (loaded) => this.loaded({ requested, model: loaded }),
     });
+    // The engine's own plan of the load (asked of the worker: native code never runs in the
+    // extension host); nothing is loaded when it cannot fit.
+    let fit;
+    try {
+      fit = assertFits(assessFit({ dims: model.check.dims!, plan: await backend.plan(), contextLength: values.contextLength }));
+    } catch (err) {
+      void backend.dispose();
+      throw err;
+    }
+    this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens, KV cache ${values.kvCache}, backend ${requested})`);
     const name = model.repo ? model.repo.split('/').pop()! : model.dir.split(/[\\/]/).filter(Boolean).pop()!;
     return {
       backend,

@@ -5,6 +5,7 @@ import type { HtmlTarget } from '../prompts';
 import { DEFAULT_TOKEN_BUDGETS } from '../worker/image/budgets';
 
 export type BackendSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'remote';
+export type KvCacheSetting = 'f16' | 'bf16' | 'f32';
 
 export interface PixtralSettings {
   /** Empty: search the usual places (src/models/find.ts). */
@@ -17,6 +18,8 @@ export interface PixtralSettings {
   /** undefined: the task's own default. */
   temperature: number | undefined;
   contextLength: number;
+  /** Element type of the local model's KV cache. */
+  kvCache: KvCacheSetting;
   outputTarget: HtmlTarget;
   imageTokenBudget: number;
   hoversEnabled: boolean;
@@ -32,6 +35,7 @@ export const DEFAULT_SETTINGS: PixtralSettings = {
   maxTokens: undefined,
   temperature: undefined,
   contextLength: 16384,
+  kvCache: 'f16',
   outputTarget: 'html-css',
   imageTokenBudget: DEFAULT_TOKEN_BUDGETS.sketchToHtml,
   hoversEnabled: true,
@@ -47,6 +51,7 @@ export const SETTING_KEYS = {
   maxTokens: 'generation.maxTokens',
   temperature: 'generation.temperature',
   contextLength: 'generation.contextLength',
+  kvCache: 'model.kvCache',
   outputTarget: 'html.outputTarget',
   imageTokenBudget: 'image.tokenBudget',
   hoversEnabled: 'hovers.enabled',
@@ -55,6 +60,7 @@ export const SETTING_KEYS = {
 
 const BACKENDS: readonly BackendSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'remote'];
 const TARGETS: readonly HtmlTarget[] = ['html-css', 'html-tailwind'];
+const KV_CACHE_TYPES: readonly KvCacheSetting[] = ['f16', 'bf16', 'f32'];
 
 /**
  * Turns raw configuration values into settings. A value of the wrong type or out of range falls
@@ -71,6 +77,7 @@ export function parseSettings(get: (key: string) => unknown): PixtralSettings {
     maxTokens: integer(get(k.maxTokens), 1),
     temperature: number(get(k.temperature), 0, 2),
     contextLength: integer(get(k.contextLength), 1024) ?? d.contextLength,
+    kvCache: oneOf(get(k.kvCache), KV_CACHE_TYPES) ?? d.kvCache,
     outputTarget: oneOf(get(k.outputTarget), TARGETS) ?? d.outputTarget,
     imageTokenBudget: integer(get(k.imageTokenBudget), 2) ?? d.imageTokenBudget,
     hoversEnabled: typeof get(k.hoversEnabled) === 'boolean' ? (get(k.hoversEnabled) as boolean) : d.hoversEnabled,

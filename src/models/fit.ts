@@ -1,9 +1,10 @@
 // Will the model fit? Before a load, the bytes a backend needs at a given weight precision —
-// weights (parameter count from the config, spec a.1), KV cache for the configured context, working
-// buffers — against the memory that backend has free. The verdict names the choice and says why in
-// one message; a load that cannot fit is never started (assertFits).
+// weights, KV cache for the configured context, working buffers, as the engine itself plans them
+// (planMemory: one source of sizes) — against the memory that backend has free. The verdict names
+// the choice and says why in one message; a load that cannot fit is never started (assertFits).
 import os from 'node:os';
 import { ModelError } from './errors';
+import type { MemoryPlan } from '../engine/native';
 import type { ModelDims } from './model-config';
 import { formatBytes } from './units';
 
@@ -18,14 +19,8 @@ export const PRECISIONS: ReadonlyArray<{ precision: Precision; bytesPerParam: nu
 
 export type Backend = 'cpu' | 'gpu';
 
-/** KV cache element size: the CPU engine keeps K and V in fp32, a GPU backend in bf16. */
-const KV_BYTES: Record<Backend, number> = { cpu: 4, gpu: 2 };
-
 /** The worker process itself: Node, the tokenizer tables, image decoding. */
 const RUNTIME_BYTES = 300e6;
-
-/** Prefill rows per pass, as the engine's decoder sizes its buffers (native/src/decoder.cc). */
-const PREFILL_CHUNK = 512;
 
 export interface ParameterCount {
   text: number;
@@ -34,6 +29,7 @@ export interface ParameterCount {
   total: number;
 }
 
+/** Parameters by part, from the config (spec a.1): what the messages call the model's size. */
 export function parameterCount(d: ModelDims): ParameterCount {
   const qDim = d.nHeads * d.headDim;
   const kvDim = d.nKvHeads * d.headDim;
@@ -48,24 +44,6 @@ export function parameterCount(d: ModelDims): ParameterCount {
     adapter = d.dim * v.hidden + d.dim * d.dim + (v.adapterBias ? 2 * d.dim : 0);
   }
   return { text, vision, adapter, total: text + vision + adapter };
-}
-
-/** KV cache bytes for `tokens` of context: 2 (K and V) × layers × KV heads × head dim per token. */
-export function kvCacheBytes(d: ModelDims, tokens: number, backend: Backend): number {
-  return 2 * d.nLayers * d.nKvHeads * d.headDim * KV_BYTES[backend] * tokens;
-}
-
-/** Working buffers (fp32): the decoder's prefill and logits buffers, plus the vision tower's and adapter's for one full-size image. */
-export function scratchBytes(d: ModelDims): number {
-  const decoder = PREFILL_CHUNK * (2 * d.dim + 2 * d.nHeads * d.headDim + 2 * d.hiddenDim + d.headDim) + 16 * d.vocabSize;
-  let vision = 0;
-  if (d.vision) {
-    const v = d.vision;
-    const patches = (v.imageSize / v.patchSize) ** 2;
-    const perPatch = v.channels * v.patchSize ** 2 + 6 * v.hidden + 2 * v.intermediate + 2 * d.dim;
-    vision = patches * perPatch;
-  }
-  return 4 * (decoder + vision);
 }
 
 export interface MemoryDevice {
@@ -107,7 +85,9 @@ export interface FitVerdict {
 
 export interface FitRequest {
   dims: ModelDims;
-  /** KV cache capacity in tokens (the context length setting). */
+  /** What the engine will allocate for this load (its planMemory: one source of sizes), bf16 weights. */
+  plan: MemoryPlan;
+  /** KV cache capacity in tokens the plan was made for (for the message). */
   contextLength: number;
   /** In order of preference; default [systemMemory()]. A GPU's free VRAM comes from its backend. */
   devices?: MemoryDevice[];
@@ -130,13 +110,13 @@ export function assessFit(request: FitRequest): FitVerdict {
   const devices = request.devices ?? [systemMemory()];
   const available = new Set(request.available ?? ['bf16']);
   const params = parameterCount(request.dims).total;
-  const scratch = scratchBytes(request.dims);
+  const { plan } = request;
   const options: FitOption[] = devices.flatMap((device) =>
     PRECISIONS.map(({ precision, bytesPerParam }) => {
-      const weightBytes = Math.ceil(params * bytesPerParam);
-      const kv = kvCacheBytes(request.dims, request.contextLength, device.backend);
-      const requiredBytes = weightBytes + kv + scratch + RUNTIME_BYTES;
-      return { device, precision, available: available.has(precision), weightBytes, kvCacheBytes: kv, scratchBytes: scratch, requiredBytes, status: statusOf(requiredBytes, device) };
+      // The plan is for the bf16 checkpoint; other precisions scale its weights.
+      const weightBytes = Math.ceil((plan.weightBytes * bytesPerParam) / 2);
+      const requiredBytes = weightBytes + plan.kvCacheBytes + plan.scratchBytes + RUNTIME_BYTES;
+      return { device, precision, available: available.has(precision), weightBytes, kvCacheBytes: plan.kvCacheBytes, scratchBytes: plan.scratchBytes, requiredBytes, status: statusOf(requiredBytes, device) };
     }),
   );
   const usable = options.filter((o) => o.available);

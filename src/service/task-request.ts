@@ -12,6 +12,8 @@ export function samplingFor(task: Pick<TaskInfo, 'sampling'>, overrides: Partial
   };
 }
 
+/** Our own conversations keep the system prompt in their first message, so each follow-up (refine,
+ *  chat) finds the previous turn's KV cache as its prefix and prefills only what is new. */
 export function toGenerationRequest(conversation: TaskConversation<ImageRef>, sampling: SamplingParams, imageTokenBudget?: number): GenerationRequest {
-  return { systemPrompt: conversation.systemPrompt, messages: conversation.messages, sampling, imageTokenBudget };
+  return { systemPrompt: conversation.systemPrompt, systemPromptPlacement: 'first-user', messages: conversation.messages, sampling, imageTokenBudget };
 }

@@ -47,16 +47,18 @@ export class ChatFormatError extends Error {
 
 /**
  * Builds `[BOS] ([INST] user [/INST] assistant [EOS])* [INST] user [/INST]`. The system prompt has
- * no token of its own in v3: it goes, followed by a blank line, in front of the last user message.
+ * no token of its own in v3: it goes, followed by a blank line, in front of the last user message
+ * (mistral-common), or of the first with placement 'first-user' (a prefix that stays put as the
+ * conversation grows, so follow-ups reuse the KV cache).
  */
 export function buildChatPrompt<I extends ImageGrid>(
   tokens: PromptTokens,
   messages: readonly ChatMessage<I>[],
-  options: { systemPrompt?: string | null } = {},
+  options: { systemPrompt?: string | null; placement?: 'last-user' | 'first-user' } = {},
 ): ChatPrompt<I> {
   checkTurnOrder(messages);
   const systemPrompt = options.systemPrompt || null;
-  const lastUser = messages.length - 1;
+  const systemAt = options.placement === 'first-user' ? 0 : messages.length - 1;
   const ids = [tokens.bos];
   const images: I[] = [];
   messages.forEach((message, index) => {
@@ -65,7 +67,7 @@ export function buildChatPrompt<I extends ImageGrid>(
       ids.push(...tokens.encode(message.content), tokens.eos);
       return;
     }
-    const system = index === lastUser ? systemPrompt : null;
+    const system = index === systemAt ? systemPrompt : null;
     ids.push(tokens.inst);
     if (typeof message.content === 'string') {
       ids.push(...tokens.encode(system ? `${system}\n\n${message.content}` : message.content));

@@ -1,11 +1,13 @@
 // One generation request inside the worker: images -> preprocessing, conversation -> prompt ids,
 // the context-window check (before the vision encoder or anything else costly runs), then
 // prefill and decoding, streaming text through the tokenizer's UTF-8-safe stream decoder.
-// The engine keeps no prompt cache yet, so every request starts from an empty KV cache.
-import type { GenerateResult, NativeEngine } from '../engine/native';
+// The KV cache of the last conversation stays in the engine: a request that shares a prefix with
+// it (a follow-up) prefills only the rest (prompt-cache.ts).
+import type { EngineError, GenerateResult, NativeEngine } from '../engine/native';
 import { buildChatPrompt, ChatFormatError, type ChatMessage as PromptMessage } from './chat-format';
 import { ImageError } from './image/errors';
 import { prepareImage, type PreparedImage } from './image/preprocess';
+import { type CacheKey, imageHash, imageStarts, keysAfter, promptKeys, reusablePrefix } from './prompt-cache';
 import type { ChatMessage, ErrorCode, GenerationRequest, ImageRef, LoadedModel, ProgressInfo, StopReason, Timings, Usage } from './protocol';
 import type { TekkenTokenizer } from './tokenizer';
 
@@ -16,6 +18,8 @@ export interface ModelSession {
   model: LoadedModel;
   /** Vision input geometry; null for a text-only model. */
   vision: { maxImageSize: number; patchSize: number } | null;
+  /** What each position of the engine's KV cache holds (prompt-cache.ts); absent before the first request. */
+  cachedKeys?: CacheKey[];
 }
 
 /** A request that cannot be served, with the code the client receives. */
@@ -64,14 +68,21 @@ export async function runGeneration(session: ModelSession, request: GenerationRe
 
   started = performance.now();
   hooks.progress({ stage: 'prefill', promptTokens: prompt.ids.length, contextLength: engine.contextLength });
-  engine.reset();
+  const keys = promptKeys(prompt.ids, tokenizer.img, prompt.images.map(imageHash), prompt.images.map((i) => i.gridH * i.gridW));
+  const reused = reusablePrefix((session.cachedKeys ?? []).slice(0, engine.position), keys);
+  usage.cachedTokens = reused;
+  engine.rewind(reused);
+  session.cachedKeys = keys.slice(0, reused);
   try {
-    const pixels = prompt.images.map(({ pixels, height, width }) => ({ pixels, height, width }));
-    await engine.prefill(Int32Array.from(prompt.ids), { images: pixels, reserve: sampling.maxTokens });
+    // Only the images whose rows lie past the reused prefix run through the vision encoder.
+    const starts = imageStarts(keys);
+    const pixels = prompt.images.filter((_, k) => starts[k] >= reused).map(({ pixels, height, width }) => ({ pixels, height, width }));
+    await engine.prefill(Int32Array.from(prompt.ids.slice(reused)), { images: pixels, reserve: sampling.maxTokens });
+    session.cachedKeys = keys;
   } catch (err) {
     // A cancel interrupts prefill at a layer boundary; the engine reports that as an exception.
     if (hooks.cancelled()) return cancelled();
-    throw new RequestFailure('engine', `prefill failed: ${(err as Error).message}`);
+    throw engineFailure(err, 'prefill failed');
   }
   timings.prefillMs = performance.now() - started;
   if (hooks.cancelled()) return cancelled();
@@ -79,20 +90,39 @@ export async function runGeneration(session: ModelSession, request: GenerationRe
   started = performance.now();
   hooks.progress({ stage: 'decode' });
   const decoder = tokenizer.createStreamDecoder();
+  const generated: number[] = [];
   let result: GenerateResult;
   try {
     result = await engine.generate({ ...sampling, stopIds: [tokenizer.eos] }, (id) => {
+      generated.push(id);
       const text = decoder.push(id);
       if (text) hooks.text(text);
     });
   } catch (err) {
-    throw new RequestFailure('engine', `generation failed: ${(err as Error).message}`);
+    throw engineFailure(err, 'generation failed');
+  } finally {
+    session.cachedKeys = keysAfter(keys, generated, engine.position);
   }
   const tail = decoder.flush();
   if (tail) hooks.text(tail);
   timings.decodeMs = performance.now() - started;
   usage.completionTokens = result.tokens.length;
   return { stopReason: hooks.cancelled() ? 'cancelled' : result.stopReason, usage, timings };
+}
+
+/** The engine's error kind (its `code`) as the code the client receives. */
+const ENGINE_CODES: Record<EngineError['code'], ErrorCode> = {
+  ECANCELLED: 'engine',
+  EBADINPUT: 'bad_request',
+  EBADWEIGHTS: 'bad_weights',
+  ENOMEM: 'out_of_memory',
+  EUNSUPPORTED: 'unsupported',
+  EINTERNAL: 'engine',
+};
+
+export function engineFailure(err: unknown, what: string): RequestFailure {
+  const code = ENGINE_CODES[(err as Partial<EngineError>).code ?? 'EINTERNAL'] ?? 'engine';
+  return new RequestFailure(code, `${what}: ${(err as Error).message}`);
 }
 
 function checkSampling(request: GenerationRequest): GenerationRequest['sampling'] {
@@ -143,6 +173,10 @@ function imageRefs(messages: ChatMessage[]): ImageRef[] {
 
 /** The conversation with each image replaced by its preprocessed form, as prompt ids. */
 function buildPrompt(session: ModelSession, request: GenerationRequest, images: PreparedImage[]): { ids: number[]; images: PreparedImage[] } {
+  const placement = request.systemPromptPlacement;
+  if (placement !== undefined && placement !== 'last-user' && placement !== 'first-user') {
+    throw new RequestFailure('bad_request', `systemPromptPlacement must be "last-user" or "first-user", got ${JSON.stringify(placement)}`);
+  }
   let next = 0;
   const messages = request.messages.map((message): PromptMessage<PreparedImage> => {
     if (message.role === 'assistant') return message;
@@ -150,7 +184,7 @@ function buildPrompt(session: ModelSession, request: GenerationRequest, images: 
     return { role: 'user', content: message.content.map((part) => (part.type === 'image' ? { type: 'image', image: images[next++] } : part)) };
   });
   try {
-    return buildChatPrompt(session.tokenizer, messages, { systemPrompt: request.systemPrompt });
+    return buildChatPrompt(session.tokenizer, messages, { systemPrompt: request.systemPrompt, placement: request.systemPromptPlacement });
   } catch (err) {
     if (err instanceof ChatFormatError) throw new RequestFailure('bad_request', err.message);
     throw err;

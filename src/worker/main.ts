@@ -5,7 +5,7 @@
 // Requests run one after another; `cancel` and `stats` are answered at once, even mid-generation.
 import path from 'node:path';
 import { loadNative, type ModelInfo, type NativeEngine } from '../engine/native';
-import { RequestFailure, runGeneration, type ModelSession } from './generation';
+import { engineFailure, RequestFailure, runGeneration, type ModelSession } from './generation';
 import {
   checkMessage,
   REQUEST_TYPES,
@@ -61,10 +61,21 @@ async function handle(request: Exclude<WorkerRequest, { type: 'cancel' | 'stats'
       case 'unload':
         unload();
         return send({ type: 'unloaded', id: request.id });
+      case 'plan':
+        return send({ type: 'planned', id: request.id, plan: plan(request.model, request.options) });
     }
   } catch (err) {
     const code = err instanceof RequestFailure ? err.code : 'engine';
     send({ type: 'error', id: request.id, error: { code, message: (err as Error).message } });
+  }
+}
+
+/** The engine's own memory accounting for a load (headers only: nothing is loaded). */
+function plan(dir: string, options: LoadOptions) {
+  try {
+    return loadNative().planMemory(dir, { contextLength: options.contextLength, kvCache: options.kvCache });
+  } catch (err) {
+    throw engineFailure(err, `cannot plan loading ${dir}`);
   }
 }
 
@@ -107,7 +118,7 @@ const TRIED_BEFORE_CPU: Record<NonNullable<LoadOptions['backend']>, EngineBacken
 
 async function loadOnBackend(engine: NativeEngine, dir: string, options: LoadOptions): Promise<{ info: ModelInfo; backendFallback?: string }> {
   const requested = options.backend ?? 'auto';
-  const load = (backend: EngineBackendName) => engine.load(dir, { backend, contextLength: options.contextLength, threads: options.threads });
+  const load = (backend: EngineBackendName) => engine.load(dir, { backend, contextLength: options.contextLength, threads: options.threads, kvCache: options.kvCache });
   let refusal: Error | undefined;
   for (const backend of TRIED_BEFORE_CPU[requested]) {
     try {

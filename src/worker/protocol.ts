@@ -3,9 +3,10 @@
 // carries the protocol version `v` and, except `ready`, the id of the request it belongs to.
 // Transport: child_process.fork IPC with `serialization: 'advanced'` (structured clone), so image
 // bytes travel as typed arrays without base64 and stdout/stderr stay free for native logs.
+import type { KvCacheType, MemoryPlan } from '../engine/native';
 import type { ChatMessage as PromptMessage, UserChunk } from './chat-format';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---- Requests: what a client asks for ----------------------------------------------------------
 
@@ -17,6 +18,8 @@ export type ContentPart = UserChunk<ImageRef>;
 /** A turn of the conversation (src/worker/chat-format.ts) with its images not yet preprocessed. */
 export type ChatMessage = PromptMessage<ImageRef>;
 
+export type SystemPromptPlacement = 'last-user' | 'first-user';
+
 export interface SamplingParams {
   maxTokens: number;
   /** 0 = greedy. */
@@ -27,8 +30,12 @@ export interface SamplingParams {
 }
 
 export interface GenerationRequest {
-  /** Pixtral (tekken v3) has no system role: this text goes in front of the last user message. */
+  /** Pixtral (tekken v3) has no system role: this text goes in front of a user message. */
   systemPrompt?: string;
+  /** Which user message the system prompt goes in front of: the last (mistral-common's v3 format,
+   *  the default) or the first, which keeps a conversation's prefix, and so its KV cache, the same
+   *  from turn to turn (prompt-cache.ts). One user message: both are the same. */
+  systemPromptPlacement?: SystemPromptPlacement;
   /** Alternating user / assistant turns, ending with a user turn. */
   messages: ChatMessage[];
   sampling: SamplingParams;
@@ -46,6 +53,8 @@ export interface LoadOptions {
   /** 'auto' (default): the first of cuda, webgpu, cpu that runs. A named GPU backend that cannot
    *  run falls back to the CPU, and the loaded model says why (LoadedModel.backendFallback). */
   backend?: 'auto' | EngineBackendName;
+  /** Element type of the KV cache (default f16: half of f32's memory, within the bf16 tolerances). */
+  kvCache?: KvCacheType;
 }
 
 export type WorkerRequest =
@@ -54,6 +63,8 @@ export type WorkerRequest =
   /** Stops the generation whose request id is `target` within one decode step. */
   | { v: number; type: 'cancel'; id: number; target: number }
   | { v: number; type: 'unload'; id: number }
+  /** What loading `model` with `options` would take in memory, from the engine's own accounting; loads nothing. */
+  | { v: number; type: 'plan'; id: number; model: string; options: LoadOptions }
   | { v: number; type: 'stats'; id: number };
 
 // ---- Events: what the worker answers ------------------------------------------------------------
@@ -65,6 +76,8 @@ export interface Usage {
   completionTokens: number;
   /** Of promptTokens, how many are image tokens. */
   imageTokens: number;
+  /** Of promptTokens, how many were already in the KV cache from the previous request (not prefilled again). */
+  cachedTokens?: number;
 }
 
 export interface Timings {
@@ -111,8 +124,14 @@ export type ErrorCode =
   | 'context_overflow'
   | 'not_loaded'
   | 'load_failed'
-  /** The engine threw while computing. */
+  /** The engine threw while computing (an internal failure). */
   | 'engine'
+  /** The model folder's files are broken or not what the engine reads. */
+  | 'bad_weights'
+  /** Host or GPU memory ran out. */
+  | 'out_of_memory'
+  /** The backend or feature cannot run on this machine or build. */
+  | 'unsupported'
   /** Client side: the worker process could not be started or died mid-request. */
   | 'worker_start'
   | 'worker_crashed'
@@ -133,6 +152,7 @@ export type WorkerEvent =
   | { v: number; type: 'token'; id: number; text: string }
   | { v: number; type: 'done'; id: number; stopReason: StopReason; usage: Usage; timings: Timings }
   | { v: number; type: 'unloaded'; id: number }
+  | { v: number; type: 'planned'; id: number; plan: MemoryPlan }
   | { v: number; type: 'stats'; id: number; stats: WorkerStats }
   | { v: number; type: 'error'; id: number; error: WireError };
 
@@ -155,5 +175,5 @@ export function checkMessage(message: unknown, knownTypes: readonly string[]): s
   return null;
 }
 
-export const REQUEST_TYPES = ['load', 'generate', 'cancel', 'unload', 'stats'] as const satisfies readonly WorkerRequest['type'][];
-export const EVENT_TYPES = ['ready', 'loaded', 'progress', 'token', 'done', 'unloaded', 'stats', 'error'] as const satisfies readonly WorkerEvent['type'][];
+export const REQUEST_TYPES = ['load', 'generate', 'cancel', 'unload', 'stats', 'plan'] as const satisfies readonly WorkerRequest['type'][];
+export const EVENT_TYPES = ['ready', 'loaded', 'progress', 'token', 'done', 'unloaded', 'stats', 'planned', 'error'] as const satisfies readonly WorkerEvent['type'][];

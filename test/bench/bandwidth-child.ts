@@ -6,7 +6,7 @@
 //    read per second: a read-only stream like the decode matvec's.
 // Protocol: the parent sends { kind, bytes, iters, threads } and gets back { bytesPerSecond }.
 import { Worker } from 'node:worker_threads';
-import { loadNative } from '../../src/engine/native';
+import { loadNativeTesting } from '../support/native-testing';
 
 interface Request {
   kind: 'memcpy' | 'read';
@@ -15,7 +15,6 @@ interface Request {
   threads: number;
 }
 
-type MemcpyBandwidth = (bytes: number, iters: number, threads?: number) => number;
 
 // Plain JS (workers do not get the parent's TypeScript loader): compare the slice `iters` times per request.
 const READ_WORKER = `
@@ -70,7 +69,7 @@ class ReadProbe {
   }
 }
 
-const memcpyBandwidth = loadNative().testing.memcpyBandwidth as MemcpyBandwidth;
+const { memcpyBandwidth } = loadNativeTesting();
 let read: ReadProbe | undefined;
 process.on('message', async (m: Request) => {
   let bytesPerSecond: number;

@@ -16,6 +16,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadNative, type MemoryReport, type ModelInfo, type NativeEngine } from '../../src/engine/native';
+import { loadNativeTesting } from '../support/native-testing';
 import { mulberry32 } from '../support/random';
 import {
   ensureSyntheticModel,
@@ -77,6 +78,9 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
+/** New tokens of a follow-up question (its text and the turn markers). */
+const FOLLOW_UP_TOKENS = 40;
+
 /** A tiny model for a smoke run in seconds; same code paths, same table. */
 const QUICK_SHAPE: ModelShape = {
   dim: 256,
@@ -94,6 +98,7 @@ const QUICK_SHAPE: ModelShape = {
 type MemoryWithPeak = MemoryReport & { peakRssBytes?: number };
 
 const addon = loadNative();
+const testing = loadNativeTesting();
 
 // ---- helpers ----------------------------------------------------------------------------------
 
@@ -288,17 +293,17 @@ class BandwidthProbe {
   }
 }
 
-/** The decode matvec alone (testing.matmulBf16, T = 1, same kernels and thread count as load). */
-function matvecKernel(rows: number, cols: number): { seconds: number; bytes: number } {
+/** The decode matvec alone (the CPU backend's matmul alone, T = 1, same kernels and thread count as load). */
+function matvecKernel(rows: number, cols: number, threads: number): { seconds: number; bytes: number } {
   const w = new Uint16Array(rows * cols);
   const pat = randomBf16Pattern(Math.min(w.length, 1 << 20), 99);
   for (let i = 0; i < w.length; i += pat.length) w.set(pat.subarray(0, Math.min(pat.length, w.length - i)), i);
   const x = new Float32Array(cols).fill(0.01);
-  addon.testing.matmulBf16(x, w, 1, cols, rows); // warm-up: first touch of w, thread start
+  testing.matmulBf16(x, w, 1, cols, rows, threads); // warm-up: first touch of w, thread start
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
     const t = now();
-    addon.testing.matmulBf16(x, w, 1, cols, rows);
+    testing.matmulBf16(x, w, 1, cols, rows, threads);
     times.push((now() - t) / 1000);
   }
   return { seconds: median(times), bytes: w.byteLength };
@@ -357,6 +362,14 @@ async function main(): Promise<void> {
       });
       prefillRuns.push({ tokens: T, span: best(all), all });
     }
+    // A follow-up turn: the last prompt stays in the KV cache (rewind keeps it), only the new
+    // tokens run.
+    const cachedTokens = o.prompts.at(-1)!;
+    const followUpIds = randomIds(FOLLOW_UP_TOKENS, V, 999);
+    const followUpAll = await repeat(o, `follow-up: ${FOLLOW_UP_TOKENS} new tokens after ${cachedTokens} cached`, () => {
+      A.engine.rewind(cachedTokens);
+      return A.engine.prefill(followUpIds);
+    });
     // Vision: one 512x512 image, 32x32 patches at patch 16. Its weights (NV x 34 MB) fault in
     // within a few ms, on the first of the repeats.
     const image = randomImage(512);
@@ -384,11 +397,12 @@ async function main(): Promise<void> {
       ['w1, w3', F, D, 2],
       ['w2', D, F, 1],
     ];
-    const kernels = kernelShapes.map(([name, rows, cols, count]) => ({ name, rows, cols, count, ...matvecKernel(rows, cols) }));
+    const kernels = kernelShapes.map(([name, rows, cols, count]) => ({ name, rows, cols, count, ...matvecKernel(rows, cols, o.threads) }));
     const kernelLayerSeconds = kernels.reduce((a, k) => a + k.count * k.seconds, 0);
     await probe.sample();
     report({ o, base, full, wb, fullWb, started, loadBefore, cpu, cacheDir, model, A, B, decA, decB, memoryA, memoryBoth,
-      prefillRuns, visionSpan, visionAll, S, adapterSpan, adapterAll, kernels, kernelLayerSeconds, memcpySamples: probe.memcpy, readSamples: probe.read });
+      prefillRuns, followUp: { cachedTokens, span: best(followUpAll), all: followUpAll }, visionSpan, visionAll, S, adapterSpan,
+      adapterAll, kernels, kernelLayerSeconds, memcpySamples: probe.memcpy, readSamples: probe.read });
   } finally {
     probe.close();
   }
@@ -412,6 +426,7 @@ interface Results {
   memoryA: MemoryWithPeak;
   memoryBoth: MemoryWithPeak;
   prefillRuns: { tokens: number; span: Span; all: Span[] }[];
+  followUp: { cachedTokens: number; span: Span; all: Span[] };
   visionAll: Span[];
   adapterAll: Span[];
   visionSpan: Span;
@@ -425,7 +440,7 @@ interface Results {
 
 function report(r: Results): void {
   const { o, base, full, wb, fullWb, started, loadBefore, cpu, cacheDir, model, A, B, decA, decB, memoryA, memoryBoth } = r;
-  const { prefillRuns, visionSpan, S, adapterSpan, kernels, kernelLayerSeconds } = r;
+  const { prefillRuns, followUp, visionSpan, S, adapterSpan, kernels, kernelLayerSeconds } = r;
   const memcpy = r.memcpySamples;
   const memcpyBw = median(memcpy);
   const readBw = median(r.readSamples);
@@ -464,6 +479,7 @@ function report(r: Results): void {
   const imageTokens = S + Math.sqrt(S);
   const last = prefill.at(-1);
   const imageTtft = last ? fullVision + adapterSpan.seconds + (imageTokens * last.fullSeconds) / last.tokens : NaN;
+  const followUpFull = (full.nLayers * (followUp.span.seconds - headSeconds)) / A.layers + headSeconds;
 
   // ---- table ----
   const vs = (bytesPerSecond: number): string[] => [pct(bytesPerSecond / memcpyBw), pct(bytesPerSecond / readBw)];
@@ -612,6 +628,28 @@ function report(r: Results): void {
     pct(adapterSpan.cpuWait),
   );
   row('image prompt to first token (implied) ⁶', `512×512 image = ${imageTokens} tokens, full model`, `${f(imageTtft, 0)} s`, '', '', '', '', '', '');
+  row(
+    `follow-up, ${A.layers} layers + head`,
+    `${FOLLOW_UP_TOKENS} new tokens, ${followUp.cachedTokens} reused from the cache, best of ${o.repeat}`,
+    ms(followUp.span.seconds),
+    f(FOLLOW_UP_TOKENS / followUp.span.seconds, 1),
+    '',
+    '',
+    '',
+    '',
+    pct(followUp.span.cpuWait),
+  );
+  row(
+    '**follow-up to first token (implied)** ¹⁰',
+    `full model, ${FOLLOW_UP_TOKENS} new tokens after a turn with the image`,
+    `**${f(followUpFull, 1)} s**`,
+    '',
+    '',
+    '',
+    '',
+    '',
+    `${f(imageTtft / followUpFull, 0)}× sooner than the first turn`,
+  );
   lines.push('');
   row('memory', 'weights mapped', 'KV cache', 'scratch', 'RSS', 'peak RSS (process)');
   row('---', '---:', '---:', '---:', '---:', '---:');
@@ -686,6 +724,10 @@ function report(r: Results): void {
     `⁹ Open beside the small stack for the alternating decode rounds; RSS counts resident pages per mapping, so its ` +
       `own RSS is the process RSS then (${gb(memoryBoth.rssBytes)}) minus the small stack's; process peak ${peak(memoryBoth)}.`,
   );
+  lines.push(
+    `¹⁰ A follow-up question about the same image keeps the previous turn in the KV cache (Engine.rewind to the shared ` +
+      `prefix) and prefills only its new tokens: ${full.nLayers}·(t − head)/${A.layers} + head, against the first turn's ⁶.`,
+  );
   const table = lines.join('\n');
   console.log(table);
 
@@ -710,6 +752,7 @@ function report(r: Results): void {
     models: [A, B].map((m) => ({ name: m.name, layers: m.layers, visionLayers: m.visionLayers, weightBytes: m.info.weightBytes, loadMs: m.loadMs, warmupMs: m.warmupMs })),
     decode: { [A.name]: decA, [B.name]: decB },
     prefill: prefill.map((p, i) => ({ ...p, runs: prefillRuns[i].all })),
+    followUp: { newTokens: FOLLOW_UP_TOKENS, cachedTokens: followUp.cachedTokens, seconds: followUp.span.seconds, fullModelSeconds: followUpFull, runs: followUp.all },
     vision: { layers: o.visionLayers, patches: S, seconds: visionSpan.seconds, cpuWait: visionSpan.cpuWait, runs: r.visionAll },
     adapter: { rows: S, seconds: adapterSpan.seconds, cpuWait: adapterSpan.cpuWait, runs: r.adapterAll },
     memory: { bothStacks: memoryBoth, small: memoryA },

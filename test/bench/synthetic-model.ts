@@ -9,6 +9,7 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  ftruncateSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -216,8 +217,12 @@ function writeTensor(fd: number, t: TensorSpec, index: number): void {
   }
 }
 
-/** Streams a safetensors file: 8-byte header length, space-padded JSON header, tensors back to back. */
-export function writeSafetensors(file: string, tensors: TensorSpec[]): void {
+/**
+ * Streams a safetensors file: 8-byte header length, space-padded JSON header, tensors back to back.
+ * `sparse`: no tensor data is written, the file is only extended to its full size (a hole the
+ * filesystem stores for free): enough for anything that reads headers, such as the memory plan.
+ */
+export function writeSafetensors(file: string, tensors: TensorSpec[], sparse = false): void {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'pixtral bench:cpu, random' } };
   let offset = 0;
   for (const t of tensors) {
@@ -233,6 +238,7 @@ export function writeSafetensors(file: string, tensors: TensorSpec[]): void {
   try {
     writeSync(fd, len);
     writeSync(fd, json);
+    if (sparse) return ftruncateSync(fd, 8 + Buffer.byteLength(json) + offset);
     tensors.forEach((t, i) => writeTensor(fd, t, i));
     // On disk before the benchmark starts, so write-back does not compete with it for bandwidth.
     fsyncSync(fd);

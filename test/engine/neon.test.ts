@@ -1,38 +1,45 @@
 // The NEON kernels (the arm64 default: Apple silicon, Linux arm64) cannot run on an x86-64 test
-// machine through the addon, so the standalone kernel check (native/test/kernel_check.cc) is
-// cross-compiled for aarch64 and run under qemu-user against float64 on fresh random inputs.
-// .ci/run installs the cross compiler and qemu; elsewhere the test is skipped and says why.
+// machine through the addon, so the op harness program (native/test/op_harness_main.cc, with the
+// engine core) is cross-compiled for aarch64 and run under qemu-user: every op against float64 on
+// fresh random inputs, through the NEON kernel set.
+// npm run setup installs the cross compiler and qemu (requirements.ts: what their absence means).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
+import { requires } from '../support/requirements';
+import { reportCases, runHarness } from './harness-report';
 import { testSeed } from './random';
 
 const root = path.resolve(__dirname, '..', '..');
 const compiler = 'aarch64-linux-gnu-g++';
 const emulator = 'qemu-aarch64';
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const missing = [compiler, emulator].filter((c) => !has(c));
+const tools = requires(compiler, emulator);
 const native = os.arch() === 'arm64';
 
-test(
-  'NEON kernels match float64 (arm64 build, run under qemu-user)',
-  { skip: native ? 'this machine is arm64: the addon tests run the NEON kernels directly' : missing.length ? `needs ${missing.join(' and ')} (apt: g++-aarch64-linux-gnu qemu-user)` : false },
-  () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pixtral-neon-'));
-    try {
-      const exe = path.join(dir, 'kernel_check');
-      const src = (f: string) => path.join(root, 'native', f);
-      execFileSync(compiler, ['-std=c++17', '-O2', '-static', src('test/kernel_check.cc'), src('src/kernels.cc'), src('src/kernels_neon.cc'), src('src/kernels_avx2.cc'), '-o', exe]);
-      const run = spawnSync(emulator, [exe, String(testSeed)], { encoding: 'utf8' });
-      console.log(run.stdout.replace(/^/gm, '    '));
-      assert.equal(run.status, 0, run.stderr || 'a kernel exceeded its tolerance');
-      assert.match(run.stdout, /^neon .* ok$/m, 'the NEON kernel set did not run');
-      assert.match(run.stdout, /^neon +attention_tile .* ok$/m, 'the NEON attention tile did not run');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-);
+describe('op harness on the NEON kernels (arm64 build, run under qemu-user)', () => {
+  if (native) {
+    test('this machine is arm64: op-harness.test.ts runs the NEON kernels directly', () => assert.equal(os.arch(), 'arm64'));
+    return;
+  }
+  if (!tools.met()) {
+    test('cross-compiled op harness under qemu-user', tools.options, () => {});
+    return;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pixtral-neon-'));
+  try {
+    const exe = path.join(dir, 'op_harness');
+    const native = path.join(root, 'native');
+    const sources = JSON.parse(readFileSync(path.join(native, 'sources.json'), 'utf8')) as { core: string[]; harness: string[] };
+    const files = [...sources.core, 'src/kernels_avx2.cc', ...sources.harness].map((f) => path.join(native, f));
+    // -w: the static link warns that dlopen needs glibc at run time; the harness loads no library here.
+    execFileSync(compiler, ['-std=c++17', '-O2', '-static', '-w', ...files, '-o', exe, '-lpthread']);
+    const lines = runHarness(emulator, [exe, '--kernels', 'neon', '--seed', String(testSeed)]);
+    test('the NEON kernel set ran', () => assert.equal(lines.at(-1)?.backend, 'cpu-neon'));
+    reportCases(lines);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,8 @@
 // The engine session as the worker drives it: sampling options, the context window check, cancel
 // latency, a free event loop during compute, one call at a time, and clear errors for bad calls.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadNative, type NativeEngine } from '../../src/engine/native';
 import { fixtureDir } from '../support/fixtures';
@@ -41,7 +43,7 @@ describe('engine session', () => {
     assert.notDeepEqual(other, a, 'a different seed gave identical samples');
 
     engine.reset();
-    const logits = await engine.prefill(prompt);
+    const logits = await engine.prefill(prompt, { logits: 'last' });
     let best = 0;
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
     const greedy = await sample(prompt, { maxTokens: 12, temperature: 0, stopIds: [] });
@@ -53,7 +55,7 @@ describe('engine session', () => {
   test('sampling: top-k keeps only the k most likely tokens', async () => {
     const prompt = Int32Array.from([1, 3, ...randomInts(rand, 6, 1000, V), 4]);
     engine.reset();
-    const logits = await engine.prefill(prompt);
+    const logits = await engine.prefill(prompt, { logits: 'last' });
     const top = Array.from(logits.keys()).sort((x, y) => logits[y] - logits[x]).slice(0, 3);
     for (let seed = 0; seed < 20; seed++) {
       engine.reset();
@@ -66,7 +68,7 @@ describe('engine session', () => {
   test('sampling: top-p keeps only the smallest set of tokens whose mass reaches p', async () => {
     const prompt = Int32Array.from([1, 3, ...randomInts(rand, 6, 1000, V), 4]);
     engine.reset();
-    const logits = await engine.prefill(prompt);
+    const logits = await engine.prefill(prompt, { logits: 'last' });
     const temperature = 3;
     const order = Array.from(logits.keys()).sort((x, y) => logits[y] - logits[x]);
     const weights = order.map((i) => Math.exp((logits[i] - logits[order[0]]) / temperature));
@@ -99,6 +101,28 @@ describe('engine session', () => {
     const budget = await engine.generate({ maxTokens: 4, temperature: 0, stopIds: [] }, () => {});
     assert.equal(budget.stopReason, 'length');
     assert.equal(budget.tokens.length, 4);
+    assert.equal(engine.position, prompt.length + 3, 'every token but the last was fed back into the cache');
+    assert.equal((await engine.prefill(Int32Array.from([5]), { logits: 'none' })).length, 0, 'no logits come back unless asked for');
+  });
+
+  test('rewind keeps a prefix of the cache: appending after it equals prefilling the whole prompt', async () => {
+    const shared = Int32Array.from([1, 3, ...randomInts(rand, 40, 1000, V)]);
+    const tailA = Int32Array.from(randomInts(rand, 9, 1000, V));
+    const tailB = Int32Array.from(randomInts(rand, 13, 1000, V));
+    const join = (a: Int32Array, b: Int32Array) => Int32Array.from([...a, ...b]);
+    engine.reset();
+    const whole = await engine.prefill(join(shared, tailB), { logits: 'last' });
+    engine.reset();
+    await engine.prefill(join(shared, tailA));
+    engine.rewind(shared.length);
+    assert.equal(engine.position, shared.length);
+    const reused = await engine.prefill(tailB, { logits: 'last' });
+    let worst = 0;
+    for (let i = 0; i < V; i++) worst = Math.max(worst, Math.abs(reused[i] - whole[i]));
+    assert.ok(worst < 1e-5, `logits after rewind differ by ${worst}`);
+    assert.throws(() => engine.rewind(engine.position + 1), (e: Error & { code?: string }) => e.code === 'EBADINPUT');
+    engine.rewind(3);
+    await assert.rejects(engine.generate({ maxTokens: 2 }, () => {}), /needs a prefill first/, 'a rewind drops the logits of the removed tail');
   });
 
   test('a prompt over the context window is refused before any compute, with the numbers', async () => {
@@ -110,7 +134,25 @@ describe('engine session', () => {
     await small.prefill(ids, { reserve: 4 });
     await assert.rejects(small.generate({ maxTokens: 10 }, () => {}), /needs 69 tokens.*context holds 64/);
     await assert.rejects(new native.Engine().load(fixtureDir, { contextLength: 1 << 30 }), /exceeds the model's window of \d+ tokens/);
+
     small.unload();
+  });
+
+  test('the memory plan is what a load allocates (the fit check reads it: one source of sizes)', async () => {
+    for (const kvCache of ['f32', 'f16', 'bf16'] as const) {
+      const e = new native.Engine();
+      const info = await e.load(fixtureDir, { contextLength: 300, maxChunk: 40, kvCache });
+      const plan = native.planMemory(fixtureDir, { contextLength: 300, maxChunk: 40, kvCache });
+      const { nLayers, nKvHeads, headDim } = info.config;
+      assert.equal(plan.kvCacheBytes, 2 * nLayers * 300 * nKvHeads * headDim * (kvCache === 'f32' ? 4 : 2));
+      assert.equal(e.memory().kvCacheBytes, plan.kvCacheBytes);
+      assert.equal(plan.weightBytes, info.weightBytes);
+      // Resident scratch after load (decoder buffers, RoPE tables) never exceeds the plan, which
+      // also holds one full-size image in flight; a full-size image prefill fits in it.
+      const resident = e.memory().scratchBytes;
+      assert.ok(resident > 0 && resident <= plan.scratchBytes, `resident ${resident} > planned ${plan.scratchBytes}`);
+      e.unload();
+    }
   });
 
   test('cancel returns the engine to idle within 100 ms (decode, prefill, vision)', async () => {
@@ -166,6 +208,16 @@ describe('engine session', () => {
     assert.ok(worstGap < 50, `the event loop stalled for ${worstGap} ms`);
   });
 
+  test('an engine dropped and garbage-collected mid-call is safe, and so are reads during a call', () => {
+    // A child process: it needs --expose-gc, and a crash there must fail this test, not the runner.
+    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'drop-during-call.ts')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(child.status, 0, `exit ${child.status} ${child.signal ?? ''}\n${child.stderr}`);
+    assert.match(child.stdout, /^ok$/m);
+  });
+
   test('one call at a time: a second call while one runs is refused', async () => {
     engine.reset();
     await engine.prefill(Int32Array.from([1, 3, 1500, 4]));
@@ -175,9 +227,15 @@ describe('engine session', () => {
     await generation;
   });
 
-  test('bad calls get clear errors and leave the engine usable', async () => {
+  test('bad calls get clear errors with their kind as code, and leave the engine usable', async () => {
     engine.reset();
+    const code = (expected: string) => (e: Error & { code?: string }) => e.code === expected;
     await assert.rejects(engine.prefill(Int32Array.from([1, V + 5])), /token id \d+ at position 1 is outside the vocabulary/);
+    await assert.rejects(engine.prefill(Int32Array.from([1, V + 5])), code('EBADINPUT'));
+    await assert.rejects(new native.Engine().load('/nonexistent/model'), code('EBADWEIGHTS'));
+    await assert.rejects(new native.Engine().load(fixtureDir, { backend: 'webgpu' }), code('EUNSUPPORTED'));
+    await assert.rejects(new native.Engine().load(fixtureDir, { backend: 'cuda' }), code('EUNSUPPORTED'));
+    assert.throws(() => new native.Engine().load(fixtureDir, { kvCache: 'q3' as never }), code('EBADINPUT'));
     await assert.rejects(engine.prefill(Int32Array.from([1, 10, 10, 4])), /2 \[IMG\] tokens but the images have 0 patches/);
     assert.throws(
       () => engine.prefill(Int32Array.from([1, 10]), { images: [{ pixels: new Float32Array(10), height: P, width: P }] }),

@@ -1,10 +1,14 @@
 // Memory fit: parameter count from the config (checked against spec a.1 and against the tensors
-// of the tiny fixture), KV cache size, and the verdict for machines that fit, barely fit, or do not.
+// of the tiny fixture), the engine's own memory plan for the 12B shapes, and the verdict for
+// machines that fit, barely fit, or do not.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { assertFits, assessFit, kvCacheBytes, parameterCount, scratchBytes, type MemoryDevice } from '../../src/models/fit';
+import { loadNative, type MemoryPlan } from '../../src/engine/native';
+import { assertFits, assessFit, parameterCount, type FitRequest, type MemoryDevice } from '../../src/models/fit';
+import { paramsJson, PIXTRAL_12B, tensorList, writeSafetensors } from '../bench/synthetic-model';
 import { dimsFromHfConfig, dimsFromParams } from '../../src/models/model-config';
 import { FIXTURE } from './model-files';
 
@@ -46,19 +50,35 @@ describe('sizes', () => {
     assert.deepEqual(dimsFromHfConfig(readFileSync(path.join(FIXTURE, 'hf', 'config.json'), 'utf8')), dims);
   });
 
-  test('KV cache: 2 × layers × KV heads × head dim × element size per token (fp32 on CPU, bf16 on GPU)', () => {
-    assert.equal(kvCacheBytes(dims12b, 1, 'cpu'), 327_680);
-    assert.equal(kvCacheBytes(dims12b, 8192, 'cpu'), 2_684_354_560);
-    assert.equal(kvCacheBytes(dims12b, 8192, 'gpu'), 1_342_177_280);
-    assert.equal(scratchBytes(dims12b), 520_355_840);
+  test("the engine's plan for Pixtral-12B: weights, 2 × layers × KV heads × head dim × element size per token, scratch", () => {
+    // A 12B folder whose safetensors file is all headers and a hole (no 25 GB written).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pixtral-12b-plan-'));
+    try {
+      writeFileSync(path.join(dir, 'params.json'), JSON.stringify(paramsJson(PIXTRAL_12B)));
+      writeSafetensors(path.join(dir, 'consolidated.safetensors'), tensorList(PIXTRAL_12B), true);
+      const native = loadNative();
+      const f32 = native.planMemory(dir, { contextLength: 8192, kvCache: 'f32' });
+      assert.equal(f32.weightBytes, 2 * parameterCount(dims12b).total);
+      assert.equal(f32.kvCacheBytes, 2_684_354_560);
+      assert.equal(native.planMemory(dir, { contextLength: 1, kvCache: 'f32' }).kvCacheBytes, 327_680);
+      assert.equal(native.planMemory(dir, { contextLength: 8192, kvCache: 'f16' }).kvCacheBytes, 1_342_177_280);
+      assert.equal(native.planMemory(dir, { contextLength: 8192, kvCache: 'bf16' }).kvCacheBytes, 1_342_177_280);
+      // Activations for a 512-row chunk and one 1024×1024 image, the RoPE tables: half a GB or so.
+      assert.ok(f32.scratchBytes > 3e8 && f32.scratchBytes < 8e8, `scratch ${f32.scratchBytes}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
 describe('assessFit', () => {
+  // The engine's plan for the 12B checkpoint at 8192 tokens with an f32 KV cache (see above).
+  const plan: MemoryPlan = { weightBytes: 25_365_479_424, kvCacheBytes: 2_684_354_560, scratchBytes: 520_355_840 };
   const required = 25_365_479_424 + 2_684_354_560 + 520_355_840 + 300_000_000;
+  const fit = (r: Omit<FitRequest, 'dims' | 'plan'> & { plan?: MemoryPlan }) => assessFit({ dims: dims12b, plan, ...r });
 
   test('fits when free memory covers weights, KV cache and working memory', () => {
-    const verdict = assessFit({ dims: dims12b, contextLength: 8192, devices: [cpu(64, 128)] });
+    const verdict = fit({ contextLength: 8192, devices: [cpu(64, 128)] });
     assert.equal(verdict.fits, true);
     assert.equal(verdict.choice?.precision, 'bf16');
     assert.equal(verdict.choice?.requiredBytes, required);
@@ -68,14 +88,14 @@ describe('assessFit', () => {
   });
 
   test('tight when it fits in total memory but not in what is free now', () => {
-    const verdict = assessFit({ dims: dims12b, contextLength: 8192, devices: [cpu(10, 36)] });
+    const verdict = fit({ contextLength: 8192, devices: [cpu(10, 36)] });
     assert.equal(verdict.fits, true);
     assert.equal(verdict.choice?.status, 'tight');
     assert.match(verdict.message, /only 10\.0 GB of 36\.0 GB system memory is free: it loads only if other programs give memory back/);
   });
 
   test('never starts a load that cannot fit, and names the quantization that would', () => {
-    const verdict = assessFit({ dims: dims12b, contextLength: 8192, devices: [cpu(8, 16)] });
+    const verdict = fit({ contextLength: 8192, devices: [cpu(8, 16)] });
     assert.equal(verdict.fits, false);
     assert.equal(verdict.choice, undefined);
     assert.match(verdict.message, /does not fit: it needs 28\.9 GB .* at bf16, and system memory has 16\.0 GB in total\. At q4_0 it would need 10\.\d GB, once quantized weights are available\./);
@@ -83,20 +103,19 @@ describe('assessFit', () => {
   });
 
   test('a longer context can tip the balance', () => {
-    assert.equal(assessFit({ dims: dims12b, contextLength: 8192, devices: [cpu(30, 64)] }).choice?.status, 'fits');
-    const long = assessFit({ dims: dims12b, contextLength: 32768, devices: [cpu(30, 64)] });
+    assert.equal(fit({ contextLength: 8192, devices: [cpu(30, 64)] }).choice?.status, 'fits');
+    const long = fit({ contextLength: 32768, devices: [cpu(30, 64)], plan: { ...plan, kvCacheBytes: 4 * plan.kvCacheBytes } });
     assert.equal(long.choice?.status, 'tight');
     assert.equal(long.choice?.kvCacheBytes, 4 * 2_684_354_560);
   });
 
   test('prefers the first device that fits (a GPU) and picks a quantized precision when only that fits', () => {
     const gpu: MemoryDevice = { backend: 'gpu', name: 'NVIDIA H100', freeBytes: 79 * GB, totalBytes: 80 * GB };
-    const onGpu = assessFit({ dims: dims12b, contextLength: 8192, devices: [gpu, cpu(64, 128)] });
+    const onGpu = fit({ contextLength: 8192, devices: [gpu, cpu(64, 128)] });
     assert.equal(onGpu.choice?.device.name, 'NVIDIA H100');
-    assert.equal(onGpu.choice?.kvCacheBytes, 1_342_177_280);
     assert.equal(onGpu.options.length, 6);
 
-    const quantized = assessFit({ dims: dims12b, contextLength: 8192, devices: [cpu(20, 24)], available: ['bf16', 'q8_0'] });
+    const quantized = fit({ contextLength: 8192, devices: [cpu(20, 24)], available: ['bf16', 'q8_0'] });
     assert.equal(quantized.choice?.precision, 'q8_0');
     assert.equal(quantized.choice?.status, 'fits');
   });

@@ -18,6 +18,27 @@ describe('chat_cases', () => {
   }
 });
 
+describe('system prompt placement', () => {
+  const multiTurn = expected.chat_cases.find((c) => c.name === 'two_turns_with_image_and_system')!;
+  const messages = toChatMessages(multiTurn.messages);
+
+  test("'first-user' puts it in front of the first user message; every earlier turn's prompt is then a prefix", () => {
+    const first = buildChatPrompt(tok, messages, { systemPrompt: multiTurn.system_prompt, placement: 'first-user' });
+    const system = tok.encode(`${multiTurn.system_prompt}\n\n`);
+    assert.deepEqual(first.ids.slice(0, 2 + system.length), [tok.bos, tok.inst, ...system]);
+    const turn1 = buildChatPrompt(tok, messages.slice(0, 1), { systemPrompt: multiTurn.system_prompt, placement: 'first-user' });
+    assert.deepEqual(first.ids.slice(0, turn1.ids.length), turn1.ids);
+    // Same tokens as mistral-common's placement, only moved.
+    assert.deepEqual([...first.ids].sort(), [...multiTurn.ids].sort());
+  });
+
+  test('with one user message both placements are mistral-common\'s prompt', () => {
+    const single = expected.chat_cases.find((c) => c.name === 'system_prompt_with_image_1x1')!;
+    const ids = buildChatPrompt(tok, toChatMessages(single.messages), { systemPrompt: single.system_prompt, placement: 'first-user' }).ids;
+    assert.deepEqual(ids, single.ids);
+  });
+});
+
 describe('image tokens', () => {
   test('2×3 grid is two rows of three [IMG], a break, and [IMG_END] last', () => {
     assert.deepEqual(imageTokenIds(2, 3, tok), [10, 10, 10, 12, 10, 10, 10, 13]);

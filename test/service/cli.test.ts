@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { chartExplain } from '../../src/prompts/index';
 import { startServer, type RunningServer } from '../../src/service/serve';
 import { toGenerationRequest } from '../../src/service/task-request';
 import { WorkerClient } from '../../src/service/worker-client';
+import { paramsJson, PIXTRAL_12B, tensorList, writeSafetensors } from '../bench/synthetic-model';
 import { fixtureDir } from '../support/fixtures';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -70,17 +71,18 @@ describe('pixtral CLI', () => {
   });
 
   test('a model that cannot fit in memory is refused before any load, with the numbers', async () => {
-    // The fixture's files under a params.json that claims 400 layers of the real 12B width.
+    // Pixtral 12B's width with 400 layers (250 GB): the safetensors file is headers and a hole,
+    // enough for the engine's memory plan, which refuses it before anything is read or loaded.
     const dir = await mkdtemp(path.join(tmpdir(), 'pixtral-huge-'));
     try {
-      for (const name of ['consolidated.safetensors', 'tekken.json']) await symlink(path.join(fixtureDir, name), path.join(dir, name));
-      const params = JSON.parse(await readFile(path.join(fixtureDir, 'params.json'), 'utf8'));
-      Object.assign(params, { dim: 5120, n_layers: 400, head_dim: 128, hidden_dim: 14336, n_heads: 32, n_kv_heads: 8 });
-      await writeFile(path.join(dir, 'params.json'), JSON.stringify(params));
+      const huge = { ...PIXTRAL_12B, nLayers: 400 };
+      await writeFile(path.join(dir, 'params.json'), JSON.stringify(paramsJson(huge)));
+      writeSafetensors(path.join(dir, 'consolidated.safetensors'), tensorList(huge), true);
+      await symlink(path.join(fixtureDir, 'tekken.json'), path.join(dir, 'tekken.json'));
       const run = await pixtral(['explain', CHART, '--model', dir, '--max-tokens', '4']);
       assert.equal(run.code, 1);
       assert.equal(run.stdout, '');
-      assert.match(run.stderr, /does not fit|too big|GB/i);
+      assert.match(run.stderr, /does not fit: it needs [\d.]+ GB/);
       assert.doesNotMatch(run.stderr, /prefill|generating/, 'nothing was loaded or run');
     } finally {
       await rm(dir, { recursive: true, force: true });

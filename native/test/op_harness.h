@@ -1,0 +1,33 @@
+// The op harness (after llama.cpp's test-backend-ops): every op of the backend boundary, on every
+// dtype it takes and on shapes that include odd sizes, run alone on a backend with fresh random
+// inputs and compared with the float64 reference (reference_ops.h) under a per-op tolerance. A
+// backend is correct when it passes this and the fixtures. Used by the op_harness program (CPU
+// kernel sets, the CUDA library) and by anything that can hand it a Backend.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../src/backend.h"
+
+namespace px::harness {
+
+struct CaseResult {
+  std::string op;      // "matmul"
+  std::string name;    // "w=bf16 T=5 K=513 N=65 bias accumulate"
+  double error = 0;    // the case's error measure (see `measure`)
+  double tolerance = 0;
+  std::string measure;  // what `error` is, e.g. "max |err| / row scale"
+  bool ok = false;
+  std::string failure;  // an exception the backend threw, if any
+};
+
+struct Options {
+  uint64_t seed = 1;
+  std::string filter;  // only cases whose "op name" contains this
+};
+
+// Runs every case on `backend`; never throws for a failing case (it is reported).
+std::vector<CaseResult> run_all(Backend& backend, const Options& options);
+
+}  // namespace px::harness
