@@ -20,6 +20,8 @@ export interface Placement {
   dy: number;
   /** Smallest capital height, in output pixels, that still counts as legible. */
   legible: number;
+  /** Pen width in output pixels (the style's width, thinner on small pictures). */
+  pen: number;
 }
 
 class Sketcher {
@@ -154,8 +156,9 @@ class Sketcher {
         (run.bold ? this.heavy : this.strokes).push(this.wobbly(tilted, 0.2));
       }
       if (underline) this.line([x, baseline + size * 0.25], [x + Math.min(natural, w * 1.1), baseline + size * 0.25 + (Math.min(natural, w) * tilt)], 2);
-      // List numbers are drawn but are no words of the page (CSS writes them).
-      if (isText && size >= this.at.legible) this.words.push(...taken);
+      // List numbers are drawn but are no words of the page (CSS writes them); letters thinner than
+      // their pen are blots.
+      if (isText && size >= this.at.legible && this.at.pen <= 0.4 * size) this.words.push(...taken);
     }
   }
 
@@ -251,7 +254,8 @@ class Sketcher {
 
   svg(): string {
     const d = (strokes: Stroke[]) => strokes.map((s) => `M${s.map(([x, y]) => `${x.toFixed(1)} ${y.toFixed(1)}`).join('L')}`).join('');
-    const { color, width, opacity } = this.style;
+    const { color, opacity } = this.style;
+    const width = this.at.pen;
     const common = `fill="none" stroke="${color}" stroke-opacity="${opacity}" stroke-linecap="round" stroke-linejoin="round"`;
     return `<path d="${d(this.strokes)}" stroke-width="${width}" ${common}/><path d="${d(this.heavy)}" stroke-width="${(width * 1.6).toFixed(2)}" ${common}/>`;
   }

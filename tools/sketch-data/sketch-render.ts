@@ -1,5 +1,6 @@
-// A sketch drawing put on paper and "photographed": paper colour and ruling, a slight rotation of
-// the sheet, uneven light, grain, sometimes blur and JPEG loss; encoded as PNG with sharp.
+// A sketch drawing put on paper and "photographed": paper colour and ruling, sometimes the desk
+// around the sheet, a slight rotation of the sheet, uneven light, grain, sometimes blur and JPEG
+// loss; encoded as PNG with sharp.
 import sharp from 'sharp';
 import { LEGIBLE } from './legibility';
 import type { PageMeasure } from './page-boxes';
@@ -39,6 +40,13 @@ function ruling(paper: Paper, w: number, h: number, rng: Rng): string {
   }
 }
 
+/** A photo that shows the sheet's edges: the desk, a thin shadow, and the sheet turned with the drawing. */
+function sheetOnDesk(style: SketchStyle, w: number, h: number, inset: number): string {
+  const sheet = `x="${inset.toFixed(1)}" y="${inset.toFixed(1)}" width="${(w - 2 * inset).toFixed(1)}" height="${(h - 2 * inset).toFixed(1)}"`;
+  const turn = `transform="rotate(${style.rotation} ${w / 2} ${h / 2})"`;
+  return `<rect width="${w}" height="${h}" fill="${style.desk}"/><defs><clipPath id="sheet"><rect ${sheet}/></clipPath></defs><g ${turn}><rect ${sheet} fill="#000" fill-opacity="0.25" transform="translate(2 3)"/><rect ${sheet} fill="${PAPER_COLOR[style.paper]}"/></g>`;
+}
+
 /** Uneven light of a phone photo: a shadow falling from one side and a darker rim. */
 function lighting(strength: number, w: number, h: number, rng: Rng): string {
   if (strength <= 0) return '';
@@ -62,25 +70,28 @@ async function addGrain(rgb: Buffer, w: number, h: number, sigma: number, rng: R
   }
 }
 
-/** Output size: `width` pixels wide with the margins, but never above ~1.4 megapixels or 1600 px tall. */
-function placement(page: PageMeasure, width: number, rng: Rng): Placement & { w: number; h: number } {
+/** Output size: `width` pixels wide with the margins (wider ones when the desk shows), but never above ~1.4 megapixels or 1600 px tall. */
+function placement(page: PageMeasure, width: number, style: SketchStyle, rng: Rng): Placement & { w: number; h: number } {
   const aspect = page.height / page.width;
-  const margin = Math.round(width * rng.range(0.02, 0.06));
+  // A photo that shows the desk has room around the sheet.
+  const margin = Math.round(width * (style.desk ? rng.range(0.06, 0.12) : rng.range(0.02, 0.06)));
   const pageW = Math.max(300, Math.min(width - 2 * margin, 1600 / aspect, Math.sqrt(1.4e6 / aspect)));
   const scale = pageW / page.width;
   const w = Math.round(pageW + 2 * margin);
   const h = Math.round(page.height * scale + 2 * margin);
-  return { scale, dx: margin, dy: margin, w, h, legible: LEGIBLE.capHeight * (Math.max(w, h) / LEGIBLE.longestSide) };
+  // A photo of a sheet is scaled as a whole: on a small picture the pen is thinner too.
+  const pen = style.width * Math.max(0.5, Math.min(1.3, Math.max(w, h) / 1000));
+  return { scale, dx: margin, dy: margin, w, h, legible: LEGIBLE.capHeight * (Math.max(w, h) / LEGIBLE.longestSide), pen };
 }
 
 export async function renderSketch(page: PageMeasure, style: SketchStyle, width: number, rng: Rng): Promise<SketchImage> {
-  const at = placement(page, width, rng);
+  const at = placement(page, width, style, rng);
   const drawing = drawSketch(page, style, at, rng.fork('draw'));
   const { w, h } = at;
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`,
-    `<rect width="${w}" height="${h}" fill="${PAPER_COLOR[style.paper]}"/>`,
-    `<g transform="rotate(${style.rotation} ${w / 2} ${h / 2})">${ruling(style.paper, w, h, rng)}${drawing.paths}</g>`,
+    style.desk ? sheetOnDesk(style, w, h, at.dx * 0.55) : `<rect width="${w}" height="${h}" fill="${PAPER_COLOR[style.paper]}"/>`,
+    `<g transform="rotate(${style.rotation} ${w / 2} ${h / 2})">${style.desk ? '<g clip-path="url(#sheet)">' : ''}${ruling(style.paper, w, h, rng)}${style.desk ? '</g>' : ''}${drawing.paths}</g>`,
     lighting(style.lighting, w, h, rng),
     '</svg>',
   ].join('');

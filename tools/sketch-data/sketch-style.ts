@@ -34,6 +34,8 @@ export interface SketchStyle {
   blur: number;
   /** JPEG quality of a photo round trip, or 0 for none. */
   jpeg: number;
+  /** Colour of the desk around the sheet when the photo shows its edges, or '' when the sheet fills the picture. */
+  desk: string;
 }
 
 export const TRAIN_PENS: Pen[] = ['pencil', 'ballpoint', 'fineliner', 'felt'];
@@ -71,6 +73,7 @@ export function randomSketchStyle(rng: Rng, unseen: boolean): SketchStyle {
     noise: Number(rng.range(2, 12).toFixed(1)),
     blur: Number((rng.chance(0.3) ? rng.range(0.3, 1.0) : 0).toFixed(2)),
     jpeg: rng.chance(0.3) ? rng.int(55, 85) : 0,
+    desk: rng.chance(0.3) ? rng.pick(['#8a6a4a', '#5b5b5b', '#c8c1b4', '#3f4a56', '#a4825e']) : '',
   };
 }
 
