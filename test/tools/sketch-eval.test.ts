@@ -12,11 +12,12 @@ import { Renderer } from '../../tools/sketch-data/browser';
 import { chartCsv } from '../../tools/sketch-data/chart-data';
 import { evaluate } from '../../tools/sketch-data/evaluate';
 import { generate, readIndex } from '../../tools/sketch-data/generate';
-import { iou, layoutIou } from '../../tools/sketch-data/layout-iou';
+import { iou, layoutIou, measurePage } from '../../tools/sketch-data/layout-iou';
 import { htmlParseErrors, scoreChart, wordRecall } from '../../tools/sketch-data/metrics';
 import type { PageBox, PageMeasure } from '../../tools/sketch-data/page-boxes';
 import { hashSeed, Rng } from '../../tools/sketch-data/random';
 import { Scorer, targetText, type Example } from '../../tools/sketch-data/scoring';
+import { launchChromium } from '../support/chromium';
 
 let root = '';
 let renderer: Renderer;
@@ -109,4 +110,19 @@ test('damaged answers score lower: a dropped section, lost words, values off by 
   const relabelled = chartCsv({ ...chart, xLabel: `${chart.xLabel}x` });
   const s2 = scoreChart(chart, relabelled);
   assert.deepEqual([s2.labels - s2.labelsExact, s2.valuesWithin5], [1, s2.values]);
+});
+
+test('a page shown in a tab measures like the renderer, so a live preview can be scored', async () => {
+  const page = evalSet.find((ex) => ex.line.task === 'sketch')!;
+  const html = targetText(page);
+  const { context, close } = await launchChromium({ viewport: { width: page.line.viewport!, height: 700 } });
+  try {
+    const tab = await context.newPage();
+    await tab.setContent(html);
+    const shown = await measurePage(tab);
+    assert.equal(shown.width, page.line.viewport);
+    assert.equal(layoutIou(await renderer.render(html, shown.width), shown).score, 1);
+  } finally {
+    await close();
+  }
 });

@@ -9,7 +9,7 @@
 // So 1 means every element is there at the same place and size; a missing or extra element
 // costs as much as a matched one with no overlap, and 0 means nothing lines up. Two empty pages
 // score 1. The function is pure so that the end-to-end test can score a live preview with it.
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { BOX_KINDS, MEASURE_SCRIPT, type PageMeasure, type Rect } from './page-boxes';
 
 export function iou(a: Rect, b: Rect): number {
@@ -54,7 +54,11 @@ export function layoutIou(target: PageMeasure, output: PageMeasure): LayoutScore
   return { score: denominator === 0 ? 1 : sum / denominator, matched, targetBoxes: target.boxes.length, outputBoxes: output.boxes.length };
 }
 
-/** Measures the page a Playwright tab shows now (e.g. the preview of the VS Code extension). */
-export async function measurePage(page: Page): Promise<PageMeasure> {
+/**
+ * Measures what a Playwright tab or frame shows now, e.g. the extension's preview iframe. Score it
+ * against the target rendered at the same width: `layoutIou(await renderer.render(target,
+ * shown.width), shown)` with a Renderer from browser.ts.
+ */
+export async function measurePage(page: Page | Frame): Promise<PageMeasure> {
   return (await page.evaluate(MEASURE_SCRIPT)) as PageMeasure;
 }
