@@ -149,6 +149,18 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   }
 }
 
+const USAGE = `usage: npm run eval:sketch -- [--data DIR] [--splits eval,eval-unseen] [--model DIR | --predictions FILE]
+                                [--limit N] [--out DIR] [--pictures N] [--constant-candidates K] [--constant-pool M]
+
+  --data DIR               the data set (default /work/data/sketch): DIR/<split>/index.jsonl, DIR/train for the constant
+  --model DIR              the model to answer with (default: the one the pixtral command would use: the first usable model found, else the built-in one)
+  --predictions FILE       score these answers instead: JSONL lines {"split","id","output"}
+  --limit N                at most N examples per split and task
+  --out DIR                report.txt, report.json, predictions.jsonl, pictures/ (default DIR/eval-out)
+  --pictures N             side-by-side pictures per split and task (default 12)
+  --constant-candidates K  training targets tried as the constant answer (default 24)
+  --constant-pool M        training examples each is tried on (default 48)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -161,8 +173,13 @@ async function main(): Promise<void> {
       pictures: { type: 'string', default: '12' },
       'constant-candidates': { type: 'string', default: '24' },
       'constant-pool': { type: 'string', default: '48' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const splits = values.splits.split(',') as Split[];
   for (const s of splits) if (!SPLITS.includes(s) || !existsSync(path.join(values.data, s, 'index.jsonl'))) throw new Error(`no split "${s}" in ${values.data}`);
   const result = await evaluate({

@@ -230,7 +230,7 @@ class Sketcher {
     for (const run of b.runs) {
       const always = b.kind === 'heading' || b.kind === 'button' || b.kind === 'link' || b.kind === 'cell' || short(run);
       const write = this.rng.chance(always ? 0.99 : this.style.writeText);
-      const underline = b.kind === 'link' && !b.fill || (b.kind === 'heading' && this.rng.chance(0.15));
+      const underline = (b.kind === 'link' && !b.fill) || (b.kind === 'heading' && this.rng.chance(0.15));
       this.run(run, write, underline);
     }
     if (b.list) {
