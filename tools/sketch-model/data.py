@@ -1,0 +1,144 @@
+"""Training-data stage 3: the shards written by encode.ts -> batches for train.py.
+
+Python does no tokenising and no resizing: prompts, targets and image grids are the product's own
+(example-encoding.ts). Here pixels are only normalised (spec f.1 step 4: x/255, CLIP mean/std), and
+examples are grouped so that CPU time goes into target tokens:
+  * a batch holds one prompt only (same prefix: the task's system prompt), whose K/V the model
+    computes once and shares (model.forward_hidden);
+  * batches are cut from length-sorted runs under a token budget, so padding stays small;
+  * the order of batches is a seeded shuffle per epoch; the plan of the current epoch is part of
+    the checkpoint, so a resumed run continues with the very next batch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
+CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+PAD_ID = 11  # <pad>: never a label (masked), only fills rows to the batch's length
+PATCH = 16
+
+
+@dataclass
+class Record:
+    id: str
+    task: str
+    style: object
+    path: str  # shard file
+    offset: int
+    prompt_length: int
+    target_length: int
+    prefix_length: int
+    grid_h: int
+    grid_w: int
+    image_bytes: int
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_length + self.target_length
+
+
+@dataclass
+class Example:
+    prompt: np.ndarray  # [Tp] int64, [BOS] … [/INST]
+    target: np.ndarray  # [Tt] int64, target ids + EOS
+    pixels: torch.Tensor  # [3, 16·gh, 16·gw] float32, normalised
+    record: Record
+
+
+def read_split(folder: str) -> list[Record]:
+    records = []
+    with open(os.path.join(folder, "index.jsonl")) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            j = json.loads(line)
+            records.append(Record(j["id"], j["task"], j.get("style"), os.path.join(folder, j["shard"]), j["offset"],
+                                  j["promptLength"], j["targetLength"], j["prefixLength"], j["gridH"], j["gridW"], j["imageBytes"]))
+    return records
+
+
+class ShardReader:
+    """Reads records from memory-mapped shard files."""
+
+    def __init__(self):
+        self.maps: dict[str, np.memmap] = {}
+
+    def load(self, r: Record) -> Example:
+        m = self.maps.get(r.path)
+        if m is None:
+            m = self.maps[r.path] = np.memmap(r.path, dtype=np.uint8, mode="r")
+        n_ids = r.prompt_length + r.target_length
+        ids = np.frombuffer(m[r.offset:r.offset + 2 * n_ids].tobytes(), dtype="<u2").astype(np.int64)
+        start = r.offset + 2 * n_ids
+        rgb = np.frombuffer(zlib.decompress(m[start:start + r.image_bytes].tobytes()), dtype=np.uint8)
+        rgb = rgb.reshape(r.grid_h * PATCH, r.grid_w * PATCH, 3)
+        return Example(ids[:r.prompt_length], ids[r.prompt_length:], normalise(rgb), r)
+
+
+def normalise(rgb: np.ndarray) -> torch.Tensor:
+    """[H, W, 3] uint8 -> [3, H, W] float32, (x/255 − mean)/std per channel."""
+    x = (rgb.astype(np.float32) / 255.0 - CLIP_MEAN) / CLIP_STD
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+
+def plan_epoch(records: list[Record], seed: int, epoch: int, max_tokens: int, max_rows: int) -> list[list[str]]:
+    """Batches of example ids for one epoch: same prompt prefix per batch, similar lengths, at most
+    max_tokens (rows × longest row) and max_rows rows; then the batches in a seeded random order."""
+    rng = random.Random(seed * 1_000_003 + epoch)
+    groups: dict[tuple, list[Record]] = {}
+    for r in records:
+        groups.setdefault((r.task == "chart", r.prefix_length), []).append(r)
+    batches = []
+    for key in sorted(groups):
+        rs = groups[key]
+        rng.shuffle(rs)  # ties in length fall in a different order every epoch
+        rs.sort(key=lambda r: r.tokens)
+        batch: list[Record] = []
+        for r in rs:
+            longest = max([r.tokens] + [b.tokens for b in batch])
+            if batch and (longest * (len(batch) + 1) > max_tokens or len(batch) >= max_rows):
+                batches.append([b.id for b in batch])
+                batch = []
+            batch.append(r)
+        if batch:
+            batches.append([b.id for b in batch])
+    rng.shuffle(batches)
+    return batches
+
+
+@dataclass
+class Batch:
+    prefix: torch.Tensor  # [P] shared prompt prefix
+    ids: torch.Tensor  # [B, T] inputs after the prefix, right-padded
+    labels: torch.Tensor  # [B, T] next token, -100 where no loss (prompt, padding)
+    images: list[torch.Tensor]  # B × [3, H, W]
+    tasks: list[str]
+    target_tokens: int
+
+
+def collate(examples: list[Example]) -> Batch:
+    """Sequence s = prompt ‖ target; inputs s[P:-1], labels s[P+1:], loss only on target tokens (EOS too)."""
+    P = examples[0].record.prefix_length
+    prefix = examples[0].prompt[:P]
+    for e in examples:
+        if e.record.prefix_length != P or not np.array_equal(e.prompt[:P], prefix):
+            raise ValueError("a batch must share one prompt prefix")
+    T = max(len(e.prompt) + len(e.target) - 1 - P for e in examples)
+    ids = torch.full((len(examples), T), PAD_ID, dtype=torch.long)
+    labels = torch.full((len(examples), T), -100, dtype=torch.long)
+    for b, e in enumerate(examples):
+        s = np.concatenate([e.prompt, e.target])
+        n = len(s) - 1 - P
+        ids[b, :n] = torch.from_numpy(s[P:-1])
+        first = len(e.prompt) - 1 - P  # the [/INST] position predicts the first target token
+        labels[b, first:n] = torch.from_numpy(s[P + 1 + first:])
+    return Batch(torch.from_numpy(prefix), ids, labels, [e.pixels for e in examples],
+                 [e.record.task for e in examples], int(sum(len(e.target) for e in examples)))
