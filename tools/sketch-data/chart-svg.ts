@@ -110,7 +110,8 @@ function cartesian(svg: Svg, chart: ChartData, area: { x: number; y: number; w: 
   const { f, style } = svg;
   const colors = style.colors;
   const many = chart.series.length > 1;
-  let plotArea = many ? legend(svg, chart.series.map((s) => s.name), colors, area) : area;
+  // What the legend leaves: the axes, their titles and the plot all go inside it.
+  const inner = many ? legend(svg, chart.series.map((s) => s.name), colors, area) : area;
   const values = chart.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   const lo = Math.min(0, ...values);
   const vTicks = niceTicks(chart.kind === 'line' || chart.kind === 'scatter' ? Math.min(...values) - (lo < 0 ? 0 : Math.min(...values) * 0.5) : lo, Math.max(...values));
@@ -122,12 +123,11 @@ function cartesian(svg: Svg, chart: ChartData, area: { x: number; y: number; w: 
   const catLabels = horizontal ? chart.categories : scatter ? xTicks.map((t) => tickText(t, xTicks)) : chart.categories;
   const valueLabelsW = Math.max(...vTicks.map((t) => textWidth(tickText(t, vTicks), f)));
   const catW = Math.max(...catLabels.map((c) => textWidth(c, f)));
-  const slot = (horizontal ? plotArea.h : plotArea.w) / Math.max(1, catLabels.length);
+  const slot = (horizontal ? inner.h : inner.w) / Math.max(1, catLabels.length);
   const rotate = !horizontal && catW > slot * 0.85;
-  const left = plotArea.x + 2 * f + (horizontal ? catW : valueLabelsW) + 0.6 * f;
+  const left = inner.x + 2 * f + (horizontal ? catW : valueLabelsW) + 0.6 * f;
   const bottomSpace = 2.4 * f + (rotate ? catW * 0.62 + f : f);
-  const plot = { x: left, y: plotArea.y + f, w: plotArea.x + plotArea.w - left - f, h: plotArea.h - f - bottomSpace };
-  plotArea = plot;
+  const plot = { x: left, y: inner.y + f, w: inner.x + inner.w - left - f, h: inner.h - f - bottomSpace };
   const vMin = vTicks[0];
   const vMax = vTicks[vTicks.length - 1];
   // Value axis position: up the plot for vertical charts, across it for horizontal bars.
@@ -145,10 +145,10 @@ function cartesian(svg: Svg, chart: ChartData, area: { x: number; y: number; w: 
   const catTitle = withUnit(chart.xLabel, chart.xUnit);
   if (horizontal) {
     svg.text(plot.x + plot.w / 2, plot.y + plot.h + 2.6 * f, valueTitle, { anchor: 'middle', bold: true });
-    svg.text(area.x + f, plot.y + plot.h / 2, catTitle, { anchor: 'middle', bold: true, rotate: -90 });
+    svg.text(inner.x + f, plot.y + plot.h / 2, catTitle, { anchor: 'middle', bold: true, rotate: -90 });
   } else {
-    svg.text(area.x + f, plot.y + plot.h / 2, valueTitle, { anchor: 'middle', bold: true, rotate: -90 });
-    svg.text(plot.x + plot.w / 2, area.y + area.h - 0.4 * f, catTitle, { anchor: 'middle', bold: true });
+    svg.text(inner.x + f, plot.y + plot.h / 2, valueTitle, { anchor: 'middle', bold: true, rotate: -90 });
+    svg.text(plot.x + plot.w / 2, inner.y + inner.h - 0.4 * f, catTitle, { anchor: 'middle', bold: true });
   }
   const n = chart.categories.length;
   const band = (horizontal ? plot.h : plot.w) / n;

@@ -18,7 +18,7 @@ export type Split = (typeof SPLITS)[number];
 export const TASK_MIX: Record<Task, number> = { sketch: 0.55, screenshot: 0.15, chart: 0.3 };
 
 /** Bumped whenever a change to the generator changes its output for the same seed. */
-export const GENERATOR_VERSION = 6;
+export const GENERATOR_VERSION = 7;
 
 export interface IndexLine extends ExampleInfo {
   id: string;
