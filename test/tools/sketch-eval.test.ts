@@ -101,6 +101,8 @@ test('damaged answers score lower: a dropped section, lost words, values off by 
   assert.ok(score.iou! > 0 && score.iou! < 0.95, `IoU ${score.iou}`);
   assert.ok(score.recall! < 1, `recall ${score.recall}`);
   assert.equal((await scorer.score(page, html.replace('<!DOCTYPE html>\n', ''))).valid, false, 'a missing doctype is a parse error');
+  const scripted = html.replace('</body>', '<script>document.body.innerHTML = "<h1>replaced</h1>"; while (true) {}</script>\n</body>');
+  assert.equal((await scorer.score(page, scripted)).iou, 1, 'scripts in an answer neither run nor hang the measurement');
 
   const chart = evalSet.find((ex) => ex.line.task === 'chart')!.line.chart!;
   const off = { ...chart, series: chart.series.map((s, j) => ({ ...s, values: s.values.map((v) => (v !== null && j === 0 ? v * 1.1 + 1 : v)) })) };

@@ -26,7 +26,14 @@ export class Renderer {
     // Pages are self-contained; nothing may reach the network (a model's answer could link anywhere).
     await context.route(/^(?!data:|about:)/, (route) => route.abort());
     const renderer = new Renderer(close);
-    for (let i = 0; i < tabs; i++) renderer.idle.push(await context.newPage());
+    for (let i = 0; i < tabs; i++) {
+      const page = await context.newPage();
+      // An answer may carry scripts: they must neither change nor hang the page that is measured.
+      // (Playwright's own evaluate still runs.)
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
+      renderer.idle.push(page);
+    }
     return renderer;
   }
 
