@@ -1,7 +1,8 @@
 // See cpu_backend.h. Work splitting: matmuls split the output rows across threads (every thread
 // streams a disjoint slice of the weight); attention splits (query block, kv head) pairs; element-
-// wise ops split into large contiguous chunks. 16-bit KV caches are widened a block of keys at a
-// time into per-thread scratch, so the attention kernels only ever read fp32.
+// wise ops split into large contiguous chunks. 16-bit and q8_0 KV caches are widened a block of keys
+// at a time into per-thread scratch, so the attention kernels only ever read fp32. Block-weight
+// matmuls with few rows round the activations to int8 once, before the rows are split.
 #include "cpu_backend.h"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <new>
 
 #include "float_formats.h"
+#include "quant_blocks.h"
 
 namespace px {
 namespace {
@@ -76,6 +78,8 @@ DType file_dtype(const TensorView& t) {
     case FileDType::BF16: return DType::BF16;
     case FileDType::F16: return DType::F16;
     case FileDType::F32: return DType::F32;
+    case FileDType::Q8_0: return DType::Q8_0;
+    case FileDType::Q4_0: return DType::Q4_0;
     default:
       throw EngineError(ErrorKind::BadWeights, "tensor " + t.name + " in " + t.file + " has dtype " +
                                                    file_dtype_name(t.dtype) + ", which no backend op reads");
@@ -139,6 +143,21 @@ void CpuBackend::matmul(const Node& n) {
   const int T = static_cast<int>(x.rows), out = static_cast<int>(w.rows), in = static_cast<int>(w.cols);
   thread_local std::vector<float> bias_scratch;
   const float* b = bias.empty() ? nullptr : widened(bias, bias_scratch);
+  // Block weights with few rows multiply int8 activations: x rounded once here, read by every task.
+  thread_local std::vector<int8_t> xq_values;
+  thread_local std::vector<float> xq_scales, xq_sums;
+  QuantizedActs xq{};
+  if (is_block(w.dtype) && T <= kQuantizedActsRows) {
+    const size_t blocks = static_cast<size_t>(T) * (in / kBlock);
+    xq_values.resize(blocks * kBlock);
+    xq_scales.resize(blocks);
+    xq_sums.resize(blocks);
+    for (int t = 0; t < T; ++t)
+      kernels_->quantize_acts(xp + static_cast<size_t>(t) * in, in, xq_values.data() + static_cast<size_t>(t) * in,
+                              xq_scales.data() + static_cast<size_t>(t) * (in / kBlock),
+                              xq_sums.data() + static_cast<size_t>(t) * (in / kBlock));
+    xq = {xq_values.data(), xq_scales.data(), xq_sums.data()};
+  }
   // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc).
   const int align = T == 1 ? 4 : 32;
   int per = (out + pool_.size() * 4 - 1) / (pool_.size() * 4);
@@ -148,6 +167,10 @@ void CpuBackend::matmul(const Node& n) {
     const int r0 = task * per, r1 = std::min(out, r0 + per);
     if (w.dtype == DType::BF16) {
       kernels_->matmul_bf16(y, out, xp, at<uint16_t>(w), T, in, r0, r1, n.accumulate);
+    } else if (w.dtype == DType::Q8_0) {
+      kernels_->matmul_q8_0(y, out, xp, xq, at<uint8_t>(w), T, in, r0, r1, n.accumulate);
+    } else if (w.dtype == DType::Q4_0) {
+      kernels_->matmul_q4_0(y, out, xp, xq, at<uint8_t>(w), T, in, r0, r1, n.accumulate);
     } else {
       // f32 / f16 weights (no checkpoint ships them; the op takes them): one widened row at a time.
       thread_local std::vector<float> row;
@@ -237,7 +260,7 @@ void CpuBackend::attention(const Node& n) {
   // it is f32, else widened into `scratch`.
   auto keys = [&](const Tensor& t, int g, int j0, int nk, std::vector<float>& scratch, size_t* stride) -> const float* {
     const size_t row = t.row_bytes();
-    const char* base = at<char>(t) + static_cast<size_t>(j0) * row + static_cast<size_t>(g) * hd * (row / kv_stride);
+    const char* base = at<char>(t) + static_cast<size_t>(j0) * row + px::row_bytes(t.dtype, static_cast<int64_t>(g) * hd);
     if (wide) {
       *stride = kv_stride;
       return reinterpret_cast<const float*>(base);

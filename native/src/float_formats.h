@@ -1,6 +1,6 @@
 // The 16-bit float formats of weights and KV caches, converted to and from fp32 on the CPU:
 // bf16 (fp32's upper half) and IEEE half (f16). Conversions to 16 bits round to nearest even.
-// Also row loaders that widen any float dtype of the boundary to fp32.
+// Also row loaders that widen any float or block dtype of the boundary to fp32 (and back).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -8,6 +8,10 @@
 #include "tensor.h"
 
 namespace px {
+
+// Block types (quant_blocks.cc).
+void quantize_row(DType t, const float* x, int64_t n, void* blocks);
+void dequantize_row(DType t, const void* blocks, int64_t n, float* out);
 
 inline float bits_to_f32(uint32_t u) {
   float f;
@@ -68,6 +72,8 @@ inline void widen_row(DType t, const void* row, int64_t n, float* out) {
     case DType::F16:
       for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(static_cast<const uint16_t*>(row)[i]);
       return;
+    case DType::Q8_0:
+    case DType::Q4_0: return dequantize_row(t, row, n, out);
     default: throw EngineError(ErrorKind::Internal, std::string("cannot widen ") + dtype_name(t) + " to f32");
   }
 }
@@ -82,6 +88,8 @@ inline void narrow_row(DType t, const float* in, int64_t n, void* row) {
     case DType::F16:
       for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(row)[i] = f32_to_f16(in[i]);
       return;
+    case DType::Q8_0:
+    case DType::Q4_0: return quantize_row(t, in, n, row);
     default: throw EngineError(ErrorKind::Internal, std::string("cannot store f32 as ") + dtype_name(t));
   }
 }

@@ -24,10 +24,19 @@ void need_i32_row(const Tensor& t, int64_t n, Op op, const char* role) {
        std::string(role) + " must be i32[1, " + std::to_string(n) + "], got " + (t.empty() ? "none" : t.shape()));
 }
 
-// A weight-like operand: any float dtype (block types join here when they exist).
+// A weight-like operand read whole (norm weights, biases): any float dtype.
 void need_weight(const Tensor& t, Op op, const char* role) {
   need(!t.empty() && is_float(t.dtype), op, std::string(role) + " has unsupported type " + (t.empty() ? "none" : t.shape()));
 }
+
+// A matrix read by rows (matmul weights, embedding tables): any float or block dtype.
+void need_matrix(const Tensor& t, Op op, const char* role) {
+  need(!t.empty() && (is_float(t.dtype) || t.dtype == DType::Q8_0 || t.dtype == DType::Q4_0), op,
+       std::string(role) + " has unsupported type " + (t.empty() ? "none" : t.shape()));
+}
+
+// A KV cache: a float type or Q8_0 (rows of 32-value blocks; every head a whole number of blocks).
+bool is_cache_type(DType t) { return is_float(t) || t == DType::Q8_0; }
 
 }  // namespace
 
@@ -64,7 +73,7 @@ void Graph::matmul(const Tensor& y, const Tensor& x, const Tensor& w, const Tens
   const Op op = Op::MatMul;
   need_f32(y, op, "output");
   need_f32(x, op, "input");
-  need_weight(w, op, "weight");
+  need_matrix(w, op, "weight");
   need(x.cols == w.cols && y.rows == x.rows && y.cols == w.rows, op,
        "y " + y.shape() + " = x " + x.shape() + " @ w " + w.shape() + "^T does not fit");
   if (!bias.empty()) {
@@ -114,7 +123,10 @@ void Graph::attention(const Tensor& out, const Tensor& q, const Tensor& k, const
   need_f32(out, op, "output");
   need_f32(q, op, "q");
   need(heads > 0 && kv_heads > 0 && heads % kv_heads == 0 && head_dim > 0, op, "heads must be a multiple of kv heads");
-  need(!k.empty() && !v.empty() && is_float(k.dtype) && k.dtype == v.dtype, op, "k and v must share one float type");
+  need(!k.empty() && !v.empty() && is_cache_type(k.dtype) && k.dtype == v.dtype, op,
+       "k and v must share one float or q8_0 type");
+  need(head_dim % dtype_traits(k.dtype).block == 0, op,
+       std::string("a head of ") + std::to_string(head_dim) + " values is not a whole number of " + dtype_name(k.dtype) + " blocks");
   const int64_t qd = static_cast<int64_t>(heads) * head_dim, kvd = static_cast<int64_t>(kv_heads) * head_dim;
   need(q.cols == qd && out.cols == qd && out.rows == q.rows && k.cols == kvd && v.cols == kvd && v.rows == k.rows,
        op, "q " + q.shape() + ", k " + k.shape() + ", v " + v.shape() + ", out " + out.shape() + " disagree");
@@ -151,7 +163,7 @@ void Graph::gelu(const Tensor& out, const Tensor& x) {
 void Graph::embed(const Tensor& y, const Tensor& table, const Tensor& ids) {
   const Op op = Op::Embed;
   need_f32(y, op, "output");
-  need_weight(table, op, "table");
+  need_matrix(table, op, "table");
   need(y.cols == table.cols, op, "output " + y.shape() + " and table " + table.shape() + " differ in width");
   need_i32_row(ids, y.rows, op, "ids");
   Node& n = push(op, y);
@@ -161,7 +173,7 @@ void Graph::embed(const Tensor& y, const Tensor& table, const Tensor& ids) {
 
 void Graph::set_rows(const Tensor& dst, const Tensor& src, const Tensor& index) {
   const Op op = Op::SetRows;
-  need(!dst.empty() && is_float(dst.dtype), op, "destination must be a float tensor");
+  need(!dst.empty() && is_cache_type(dst.dtype), op, "destination must be a float or q8_0 tensor");
   need_f32(src, op, "source");
   need(dst.cols == src.cols, op, "source " + src.shape() + " and destination " + dst.shape() + " differ in width");
   need_i32_row(index, src.rows, op, "index");

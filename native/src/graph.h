@@ -39,6 +39,8 @@ static_assert(sizeof(SamplerState) == 24, "SamplerState is shared with device co
 
 enum class Op : uint8_t {
   // dst[T, N] = src0[T, K] @ src1[N, K]^T (+ src2[1, N] when present); `accumulate`: dst += instead.
+  // src1 may be a block type (q8_0, q4_0): a backend may round src0 per 32-value block to int8 for
+  // the products (native/QUANT.md; the op harness bounds the error that adds).
   MatMul,
   // dst[T, D] = src0 / sqrt(mean(src0^2) + eps) * src1[1, D]   (dst may be src0)
   RmsNorm,
@@ -46,14 +48,14 @@ enum class Op : uint8_t {
   // src0[src1[t], j] and sine src0[src1[t], hd/2 + j]. src0: f32 table [P, hd]; src1: i32 [1, T].
   Rope,
   // dst[Tq, H*hd] = softmax(q k^T / sqrt(hd)) v, grouped: head h reads kv head h / (H/K).
-  // src0 q f32 [Tq, H*hd]; src1 k, src2 v [Tk, K*hd] (f32, f16 or bf16). src3 i32 [1, Tq]
+  // src0 q f32 [Tq, H*hd]; src1 k, src2 v [Tk, K*hd] (f32, f16, bf16 or q8_0). src3 i32 [1, Tq]
   // positions: query i sees keys j <= src3[i] (causal over a cache); empty: every row of src1.
   Attention,
   // dst = silu(src0) * src1, element-wise over [T, F] (dst may be src0).
   SiluMul,
   // dst = gelu(src0), exact erf form (dst may be src0).
   Gelu,
-  // dst[T, D] f32 = row src1[t] of the table src0 [V, D]; src1: i32 [1, T].
+  // dst[T, D] f32 = row src1[t] of the table src0 [V, D] (any float or block type); src1: i32 [1, T].
   Embed,
   // dst[src1[i], :] = src0[i, :] converted to dst's dtype, i in [0, src0.rows); src1: i32 [1, n].
   SetRows,

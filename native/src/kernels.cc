@@ -2,8 +2,11 @@
 #include "kernels.h"
 
 #include "attention_tile.h"
+#include "quant_blocks.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <vector>
 
 #if defined(_MSC_VER) && defined(_M_X64)
 #include <immintrin.h>
@@ -33,13 +36,74 @@ float dot_generic(const float* a, const float* b, int n) {
   return acc;
 }
 
+void quantize_acts_generic(const float* x, int n, int8_t* q, float* d, float* ds) {
+  for (int b = 0; b < n / kBlock; ++b) {
+    const float* xb = x + b * kBlock;
+    float amax = 0;
+    for (int j = 0; j < kBlock; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float scale = amax / 127.f, inv = scale != 0 ? 1.f / scale : 0.f;
+    int sum = 0;
+    for (int j = 0; j < kBlock; ++j) sum += q[b * kBlock + j] = static_cast<int8_t>(std::nearbyint(xb[j] * inv));
+    d[b] = scale;
+    ds[b] = scale * static_cast<float>(sum);
+  }
+}
+
+// Integer dot of one weight block with 32 int8 activations; Q4_0 returns sum(n * q) (unsigned
+// nibbles), its offset of 8 is applied through ds by the caller.
+int block_dot(const BlockQ8_0& w, const int8_t* q) {
+  int s = 0;
+  for (int j = 0; j < kBlock; ++j) s += w.q[j] * q[j];
+  return s;
+}
+int block_dot(const BlockQ4_0& w, const int8_t* q) {
+  int s = 0;
+  for (int j = 0; j < kBlock / 2; ++j) s += (w.n[j] & 15) * q[j] + (w.n[j] >> 4) * q[j + kBlock / 2];
+  return s;
+}
+
+template <typename Block, DType kType>
+void matmul_blocks_generic(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
+                           int r0, int r1, bool accumulate) {
+  const int nb = in / kBlock;
+  const Block* wb = reinterpret_cast<const Block*>(w);
+  thread_local std::vector<float> row;
+  if (T > kQuantizedActsRows) row.resize(in);
+  for (int r = r0; r < r1; ++r) {
+    const Block* wr = wb + static_cast<size_t>(r) * nb;
+    if (T > kQuantizedActsRows) dequantize_row(kType, wr, in, row.data());
+    for (int t = 0; t < T; ++t) {
+      float acc = 0;
+      if (T > kQuantizedActsRows) {
+        acc = dot_generic(x + static_cast<size_t>(t) * in, row.data(), in);
+      } else {
+        const size_t a = static_cast<size_t>(t) * nb;
+        for (int b = 0; b < nb; ++b) {
+          const float dw = f16_to_f32(wr[b].d);
+          acc += dw * xq.d[a + b] * static_cast<float>(block_dot(wr[b], xq.q + (a + b) * kBlock));
+          if (kType == DType::Q4_0) acc -= 8.f * dw * xq.ds[a + b];
+        }
+      }
+      float* out = y + static_cast<size_t>(t) * ldy + r;
+      *out = accumulate ? *out + acc : acc;
+    }
+  }
+}
+
 void axpy_generic(float* y, float a, const float* x, int n) {
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
 void attention_generic(const AttentionTile& tile) { attention_tile_impl::run(tile); }
 
-const CpuKernels kGeneric{"generic", matmul_generic, dot_generic, axpy_generic, attention_generic};
+const CpuKernels kGeneric{"generic",
+                          matmul_generic,
+                          quantize_acts_generic,
+                          matmul_blocks_generic<BlockQ8_0, DType::Q8_0>,
+                          matmul_blocks_generic<BlockQ4_0, DType::Q4_0>,
+                          dot_generic,
+                          axpy_generic,
+                          attention_generic};
 
 bool cpu_has_avx2_fma() {
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
@@ -61,6 +125,7 @@ bool cpu_has_avx2_fma() {
 }
 
 const CpuKernels* pick_best() {
+  if (const CpuKernels* k = neon_dotprod_kernels()) return k;
   if (const CpuKernels* k = neon_kernels()) return k;
   if (cpu_has_avx2_fma())
     if (const CpuKernels* k = avx2_kernels()) return k;
@@ -75,6 +140,7 @@ const CpuKernels* cpu_kernels_named(const std::string& name) {
   if (name == "generic") return &kGeneric;
   if (name == "avx2") return cpu_has_avx2_fma() ? avx2_kernels() : nullptr;
   if (name == "neon") return neon_kernels();
+  if (name == "neon-dotprod") return neon_dotprod_kernels();
   return nullptr;
 }
 

@@ -1,7 +1,11 @@
 // CPU compute kernels: the inner loops the CPU backend runs, in one table per instruction set.
-// Runtime dispatch picks the best table the processor supports (AVX2+FMA on x86-64, NEON on arm64,
-// else the portable one); PIXTRAL_KERNELS=generic|avx2|neon forces one (tests compare them).
-// Weights are bf16 bit patterns (fp32 = bits << 16); activations and accumulation are fp32.
+// Runtime dispatch picks the best table the processor supports (AVX2+FMA on x86-64, NEON with the
+// dot-product extension or plain NEON on arm64, else the portable one);
+// PIXTRAL_KERNELS=generic|avx2|neon|neon-dotprod forces one (tests compare them).
+// Weights are bf16 bit patterns (fp32 = bits << 16) or Q8_0 / Q4_0 blocks (quant_blocks.h);
+// activations and accumulation are fp32, except that block-weight matvecs round the activations
+// per 32-value block to int8 first (QuantizedActs), as llama.cpp's q8_0 dot products do: one int8
+// product per weight is what lets a 4-bit stream keep up with memory.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,12 +29,30 @@ struct AttentionTile {
   float scale;
 };
 
+// x [T, in] rounded per 32-value block to int8 by quantize_acts: x[t, i] ≈ d[t, i/32] * q[t, i].
+struct QuantizedActs {
+  const int8_t* q;  // [T, in]
+  const float* d;   // [T, in/32] block scales, max|x| / 127
+  const float* ds;  // [T, in/32] d * sum(q) of each block (what Q4_0's offset of 8 multiplies)
+};
+// Block-weight matmuls with T <= kQuantizedActsRows read xq (int8 products); larger T read x and
+// widen the weights to fp32 a panel at a time (prefill, vision: compute-bound, exact activations).
+constexpr int kQuantizedActsRows = 4;
+
 struct CpuKernels {
   const char* name;
   // y[t, r] = (accumulate ? y[t, r] : 0) + sum_i x[t, i] * W[r, i]
   //   for t in [0, T), r in [r0, r1).  x: [T, in] (row stride in), W: [out, in] bf16, y: [T, ldy].
   void (*matmul_bf16)(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0,
                       int r1, bool accumulate);
+  // quantize_acts: one row of n (a multiple of 32) values into q[n], d[n/32], ds[n/32].
+  void (*quantize_acts)(const float* x, int n, int8_t* q, float* d, float* ds);
+  // As matmul_bf16 for W [out, in] of Q8_0 / Q4_0 blocks (in a multiple of 32); xq is x quantized
+  // when T <= kQuantizedActsRows, else unused.
+  void (*matmul_q8_0)(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
+                      int r0, int r1, bool accumulate);
+  void (*matmul_q4_0)(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
+                      int r0, int r1, bool accumulate);
   float (*dot)(const float* a, const float* b, int n);      // sum a[i]*b[i]
   void (*axpy)(float* y, float a, const float* x, int n);   // y[i] += a*x[i]
   void (*attention_tile)(const AttentionTile& tile);          // softmax(q k^T * scale) v for the tile
@@ -45,5 +67,6 @@ const CpuKernels* cpu_kernels_named(const std::string& name);
 const CpuKernels* generic_kernels();
 const CpuKernels* avx2_kernels();
 const CpuKernels* neon_kernels();
+const CpuKernels* neon_dotprod_kernels();  // nullptr also where the processor lacks SDOT
 
 }  // namespace px

@@ -7,12 +7,16 @@
 //  * T > 1 (prefill, vision): compute-bound. A block of kRowBlock weight rows x kDepth inputs is
 //    widened to fp32 into a per-thread buffer (fits L1/L2), then a 4-row x 3-token register tile
 //    (12 accumulators) sweeps a block of tokens, so each widened weight is reused kTokenBlock times.
+// matmul_q8_0 / matmul_q4_0 use the same fp32 tiles for T > kQuantizedActsRows (the blocks are
+// dequantized into the buffer instead of widened); for decode they multiply int8 activations by
+// the int8 weights (Q4_0: unsigned nibbles) with maddubs, one fp32 scale product per block.
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
 #include "attention_tile.h"
+#include "quant_blocks.h"
 
 #include <algorithm>
 #include <vector>
@@ -114,9 +118,10 @@ void tile_tokens(float* y, int ldy, const float* x, int in, const float* wb, int
   if (T - t == 1) tile<MR, 1>(yt, ldy, xt, in, wb, depth, overwrite);
 }
 
-void matmul_avx2(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
-                 bool accumulate) {
-  if (T == 1) return matvec(y, x, w, in, r0, r1, accumulate);
+// y[t, r] for r in [r0, r1), all T tokens, from fp32 tiles; widen(row, k0, depth, dst) writes
+// inputs [k0, k0 + depth) of weight row `row` as fp32.
+template <typename Widen>
+void gemm(float* y, int ldy, const float* x, const Widen& widen, int T, int in, int r0, int r1, bool accumulate) {
   thread_local std::vector<float> wbuf(static_cast<size_t>(kRowBlock) * kDepth);
   for (int k0 = 0; k0 < in; k0 += kDepth) {
     const int depth = std::min(kDepth, in - k0);
@@ -129,13 +134,7 @@ void matmul_avx2(float* y, int ldy, const float* x, const uint16_t* w, int T, in
       const float* xt = x + static_cast<size_t>(t0) * in + k0;
       for (int rb = r0; rb < r1; rb += kRowBlock) {
         const int rows = std::min(kRowBlock, r1 - rb);
-        for (int a = 0; a < rows; ++a) {
-          const uint16_t* src = w + static_cast<size_t>(rb + a) * in + k0;
-          float* dst = wbuf.data() + static_cast<size_t>(a) * kDepth;
-          int i = 0;
-          for (; i + 8 <= depth; i += 8) _mm256_storeu_ps(dst + i, load_bf16x8(src + i));
-          for (; i < depth; ++i) dst[i] = bf16_to_f32(src[i]);
-        }
+        for (int a = 0; a < rows; ++a) widen(rb + a, k0, depth, wbuf.data() + static_cast<size_t>(a) * kDepth);
         int a = 0;
         for (; a + 4 <= rows; a += 4)
           tile_tokens<4>(yt + rb + a, ldy, xt, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, nt, overwrite);
@@ -143,6 +142,134 @@ void matmul_avx2(float* y, int ldy, const float* x, const uint16_t* w, int T, in
           tile_tokens<1>(yt + rb + a, ldy, xt, in, wbuf.data() + static_cast<size_t>(a) * kDepth, depth, nt, overwrite);
       }
     }
+  }
+}
+
+void matmul_avx2(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
+                 bool accumulate) {
+  if (T == 1) return matvec(y, x, w, in, r0, r1, accumulate);
+  gemm(y, ldy, x, [&](int row, int k0, int depth, float* dst) {
+    const uint16_t* src = w + static_cast<size_t>(row) * in + k0;
+    int i = 0;
+    for (; i + 8 <= depth; i += 8) _mm256_storeu_ps(dst + i, load_bf16x8(src + i));
+    for (; i < depth; ++i) dst[i] = bf16_to_f32(src[i]);
+  }, T, in, r0, r1, accumulate);
+}
+
+// ---- block weights ------------------------------------------------------------------------------
+
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+// 32 int8 values of a block -> four fp32 vectors times d.
+inline void dequant_i8x32(const __m256i q, float d, float* dst) {
+  const __m256 dv = _mm256_set1_ps(d);
+  const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+  _mm256_storeu_ps(dst, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+  _mm256_storeu_ps(dst + 8, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+  _mm256_storeu_ps(dst + 16, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+  _mm256_storeu_ps(dst + 24, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+}
+
+// The 32 nibbles of a Q4_0 block as bytes 0..15, in element order (low nibbles, then high).
+inline __m256i nibbles(const uint8_t* n) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(n));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
+}
+
+struct Q8Block {
+  using Type = BlockQ8_0;
+  static __m256i values(const BlockQ8_0& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q)); }
+  // sum(w * q) per 32-bit lane: maddubs needs one unsigned side, so |w| against q carrying w's sign.
+  static __m256i dot(const BlockQ8_0& b, __m256i q) {
+    const __m256i w = values(b);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(q, w)), _mm256_set1_epi16(1));
+  }
+  static constexpr float offset = 0;
+};
+struct Q4Block {
+  using Type = BlockQ4_0;
+  static __m256i values(const BlockQ4_0& b) { return _mm256_sub_epi8(nibbles(b.n), _mm256_set1_epi8(8)); }
+  // sum(n * q) with n the unsigned nibbles; the -8 comes back through ds.
+  static __m256i dot(const BlockQ4_0& b, __m256i q) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(b.n), q), _mm256_set1_epi16(1));
+  }
+  static constexpr float offset = 8;
+};
+
+// One token against rows [r0, r1), four rows at a time sharing each activation block.
+template <typename B>
+void matvec_blocks(float* y, const QuantizedActs& xq, size_t t, const typename B::Type* w, int nb, int r0, int r1,
+                   bool accumulate) {
+  const int8_t* q = xq.q + t * nb * kBlock;
+  const float *d = xq.d + t * nb, *ds = xq.ds + t * nb;
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const typename B::Type* rows[4] = {w + static_cast<size_t>(r) * nb, w + static_cast<size_t>(r + 1) * nb,
+                                       w + static_cast<size_t>(r + 2) * nb, w + static_cast<size_t>(r + 3) * nb};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float corr[4] = {0, 0, 0, 0};
+    for (int b = 0; b < nb; ++b) {
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
+      for (int a = 0; a < 4; ++a) {
+        const float dw = f16(rows[a][b].d);
+        acc[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(B::dot(rows[a][b], qv)), _mm256_set1_ps(dw * d[b]), acc[a]);
+        corr[a] += dw * ds[b];
+      }
+    }
+    for (int a = 0; a < 4; ++a) store(y + r + a, hsum(acc[a]) - B::offset * corr[a], accumulate);
+  }
+  for (; r < r1; ++r) {
+    const typename B::Type* row = w + static_cast<size_t>(r) * nb;
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (int b = 0; b < nb; ++b) {
+      const float dw = f16(row[b].d);
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(B::dot(row[b], qv)), _mm256_set1_ps(dw * d[b]), acc);
+      corr += dw * ds[b];
+    }
+    store(y + r, hsum(acc) - B::offset * corr, accumulate);
+  }
+}
+
+template <typename B>
+void matmul_blocks_avx2(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
+                        int r0, int r1, bool accumulate) {
+  const int nb = in / kBlock;
+  const typename B::Type* blocks = reinterpret_cast<const typename B::Type*>(w);
+  if (T <= kQuantizedActsRows) {
+    for (int t = 0; t < T; ++t) matvec_blocks<B>(y + static_cast<size_t>(t) * ldy, xq, t, blocks, nb, r0, r1, accumulate);
+    return;
+  }
+  gemm(y, ldy, x, [&](int row, int k0, int depth, float* dst) {
+    const typename B::Type* src = blocks + static_cast<size_t>(row) * nb + k0 / kBlock;
+    for (int b = 0; b < depth / kBlock; ++b) dequant_i8x32(B::values(src[b]), f16(src[b].d), dst + b * kBlock);
+  }, T, in, r0, r1, accumulate);
+}
+
+void quantize_acts_avx2(const float* x, int n, int8_t* q, float* d, float* ds) {
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  for (int b = 0; b < n / kBlock; ++b) {
+    const float* xb = x + b * kBlock;
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i] = _mm256_loadu_ps(xb + 8 * i)));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float scale = _mm_cvtss_f32(m) / 127.f, inv = scale != 0 ? 1.f / scale : 0.f;
+    __m256i i32[4];
+    for (int i = 0; i < 4; ++i) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], _mm256_set1_ps(inv)));  // nearest even
+    const __m256i sum32 = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum32), _mm256_extracti128_si256(sum32, 1));
+    s = _mm_hadd_epi32(s, s);
+    s = _mm_hadd_epi32(s, s);
+    // packs interleaves 128-bit lanes; the permute puts the 32 values back in order.
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * kBlock),
+                        _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    d[b] = scale;
+    ds[b] = scale * static_cast<float>(_mm_cvtsi128_si32(s));
   }
 }
 
@@ -169,7 +296,14 @@ void axpy_avx2(float* y, float a, const float* x, int n) {
 
 void attention_avx2(const AttentionTile& tile) { attention_tile_impl::run(tile); }
 
-const CpuKernels kAvx2{"avx2", matmul_avx2, dot_avx2, axpy_avx2, attention_avx2};
+const CpuKernels kAvx2{"avx2",
+                       matmul_avx2,
+                       quantize_acts_avx2,
+                       matmul_blocks_avx2<Q8Block>,
+                       matmul_blocks_avx2<Q4Block>,
+                       dot_avx2,
+                       axpy_avx2,
+                       attention_avx2};
 
 }  // namespace
 

@@ -44,9 +44,13 @@ constexpr DTypeInfo kDTypes[] = {
     {FileDType::I8, "I8", 1},     {FileDType::U8, "U8", 1},   {FileDType::I16, "I16", 2}, {FileDType::I32, "I32", 4},
     {FileDType::I64, "I64", 8},   {FileDType::BOOL, "BOOL", 1},
 };
+// Not safetensors dtypes: only quantized files hand out views of these (never parsed from a header).
+constexpr DTypeInfo kBlockDTypes[] = {{FileDType::Q8_0, "Q8_0", 34}, {FileDType::Q4_0, "Q4_0", 18}};
 
 const DTypeInfo& info(FileDType t) {
   for (const DTypeInfo& d : kDTypes)
+    if (d.type == t) return d;
+  for (const DTypeInfo& d : kBlockDTypes)
     if (d.type == t) return d;
   throw EngineError(ErrorKind::BadWeights, "unknown FileDType value " + std::to_string(static_cast<int>(t)));
 }

@@ -12,10 +12,12 @@
 
 namespace px {
 
-enum class FileDType { BF16, F16, F32, F64, I8, U8, I16, I32, I64, BOOL };
+// Element types of tensors in weight files: the safetensors dtypes, and the 32-value block types of
+// quantized files (ours and GGUF), which no safetensors header names.
+enum class FileDType { BF16, F16, F32, F64, I8, U8, I16, I32, I64, BOOL, Q8_0, Q4_0 };
 
 const char* file_dtype_name(FileDType t);
-size_t file_dtype_size(FileDType t);
+size_t file_dtype_size(FileDType t);  // bytes per element; block types: bytes per 32-value block
 std::string shape_str(const std::vector<int64_t>& shape);  // "[4096, 5120]"
 
 struct TensorView {

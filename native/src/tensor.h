@@ -18,6 +18,10 @@ enum class DType : uint8_t {
   F16,
   BF16,
   I32,
+  // Block types (native/QUANT.md): 32 weights share one fp16 scale d; the byte layouts are those of
+  // llama.cpp's GGUF, so a GGUF tensor is used in place.
+  Q8_0,  // {f16 d; int8 q[32]}: x = d * q
+  Q4_0,  // {f16 d; uint8 n[16]}: x[j] = d * ((n[j] & 15) - 8), x[j + 16] = d * ((n[j] >> 4) - 8)
 };
 
 struct DTypeTraits {
@@ -32,11 +36,14 @@ constexpr DTypeTraits dtype_traits(DType t) {
     case DType::F16: return {"f16", 1, 2};
     case DType::BF16: return {"bf16", 1, 2};
     case DType::I32: return {"i32", 1, 4};
+    case DType::Q8_0: return {"q8_0", 32, 34};
+    case DType::Q4_0: return {"q4_0", 32, 18};
   }
   return {"?", 1, 1};
 }
 
 inline const char* dtype_name(DType t) { return dtype_traits(t).name; }
+inline bool is_block(DType t) { return dtype_traits(t).block > 1; }
 
 // Bytes of one row of `cols` values; throws when cols is not a whole number of blocks.
 inline size_t row_bytes(DType t, int64_t cols) {

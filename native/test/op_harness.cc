@@ -8,6 +8,7 @@
 #include <random>
 
 #include "../src/float_formats.h"
+#include "../src/kernels.h"
 #include "../src/rope.h"
 #include "reference_ops.h"
 
@@ -96,6 +97,7 @@ double scaled_error(const Vec& got, const Vec& ref) {
 }
 
 const DType kFloatTypes[] = {DType::F32, DType::F16, DType::BF16};
+const DType kBlockTypes[] = {DType::Q8_0, DType::Q4_0};
 
 struct Case {
   std::string op, name, measure;
@@ -140,6 +142,64 @@ void matmul_cases(std::vector<Case>& out) {
                          return worst;
                        }});
       }
+}
+
+// Block weights: compared with float64 on the dequantized values the backend holds. With T up to
+// kQuantizedActsRows the kernels round x per 32-value block to int8 (kernels.h), so the allowance
+// adds the largest error that rounding can cause; above, only float32 arithmetic.
+void block_matmul_cases(std::vector<Case>& out) {
+  // T, K (a multiple of 32), N: decode, the last int8-activation row count and the first fp32 one,
+  // ragged N, prefill blocks.
+  const int shapes[][3] = {{1, 5120, 64}, {1, 96, 13}, {2, 320, 70}, {3, 256, 33}, {4, 512, 65}, {5, 512, 65},
+                           {7, 1024, 31}, {37, 288, 97}, {64, 384, 96}};
+  for (DType w : kBlockTypes)
+    for (const auto& s : shapes)
+      for (int variant = 0; variant < 2; ++variant) {
+        const int T = s[0], K = s[1], N = s[2];
+        const bool with_bias = variant == 1, accumulate = variant == 1, int8 = T <= kQuantizedActsRows;
+        out.push_back({"matmul",
+                       std::string("w=") + dtype_name(w) + " " + dims({{"T", T}, {"K", K}, {"N", N}}) +
+                           (with_bias ? " bias accumulate" : "") + (int8 ? " (int8 activations)" : ""),
+                       "max |err| / (1e-5 sum|x*w| + int8 rounding bound)", 1, [=](Backend& be, Rng& rng) {
+                         Input x = random(be, DType::F32, T, K, rng), wt = random(be, w, N, K, rng, 0.05);
+                         Input y = random(be, DType::F32, T, N, rng);
+                         Input b = with_bias ? random(be, DType::BF16, 1, N, rng) : Input{};
+                         Graph g;
+                         g.matmul(*y.tensor, *x.tensor, *wt.tensor, with_bias ? *b.tensor : Tensor{}, accumulate);
+                         run(be, g);
+                         const Vec got = fetch(be, *y.tensor);
+                         const Vec ref = reference::matmul(x.values, wt.values, b.values, accumulate ? y.values : Vec{}, T, K, N);
+                         const Vec scale = reference::matmul_scale(x.values, wt.values, T, K, N);
+                         const Vec bound = int8 ? reference::int8_rounding_bound(x.values, wt.values, T, K, N) : Vec(ref.size());
+                         double worst = 0;
+                         for (size_t i = 0; i < ref.size(); ++i) {
+                           const double magnitude = scale[i] + (with_bias ? std::fabs(b.values[i % N]) : 0) +
+                                                    (accumulate ? std::fabs(y.values[i]) : 0);
+                           worst = std::max(worst, diff(got[i], ref[i]) / (1e-5 * magnitude + bound[i]));
+                         }
+                         return worst;
+                       }});
+      }
+  // Zero blocks (a zero scale) in the activations and the weights must give zeros, not NaN.
+  for (DType w : kBlockTypes)
+    for (int T : {1, 9})
+      out.push_back({"matmul", std::string("w=") + dtype_name(w) + " T=" + std::to_string(T) + " K=64 N=8, zero blocks",
+                     "max |err|", 0, [=](Backend& be, Rng& rng) {
+                       int i = 0;
+                       Input x = upload(be, DType::F32, T, 64, [&] { return (i++ % 64) < 32 ? 0.0 : rng.normal(); });
+                       int j = 0;
+                       Input wt = upload(be, w, 8, 64, [&] { return (j++ / 64) % 2 ? 0.0 : rng.normal(); });
+                       OwnedTensor y(be, DType::F32, T, 8);
+                       Graph g;
+                       g.matmul(*y, *x.tensor, *wt.tensor, Tensor{}, false);
+                       run(be, g);
+                       const Vec got = fetch(be, *y);
+                       double worst = 0;
+                       for (int t = 0; t < T; ++t)
+                         for (int n = 1; n < 8; n += 2) worst = std::max(worst, diff(got[static_cast<size_t>(t) * 8 + n], 0));
+                       for (double v : got) worst = std::max(worst, std::isfinite(v) ? 0.0 : INFINITY);
+                       return worst;
+                     }});
 }
 
 void rmsnorm_cases(std::vector<Case>& out) {
@@ -207,9 +267,10 @@ void attention_cases(std::vector<Case>& out) {
   const int shapes[][6] = {{1, 1, 4, 2, 32, 0},     {1, 300, 8, 2, 64, 299}, {2, 70, 6, 2, 20, 60},
                            {37, 37, 4, 1, 16, 0},   {50, 130, 32, 8, 128, 80}, {33, 33, 3, 3, 16, -1},
                            {100, 100, 16, 16, 64, -1}, {3, 200, 12, 4, 24, 100}};
-  for (DType kv : kFloatTypes)
+  for (DType kv : {DType::F32, DType::F16, DType::BF16, DType::Q8_0})
     for (const auto& s : shapes) {
       const int Tq = s[0], Tk = s[1], H = s[2], K = s[3], hd = s[4], first = s[5];
+      if (hd % dtype_traits(kv).block) continue;  // a q8_0 cache needs whole blocks per head
       out.push_back({"attention",
                      std::string("kv=") + dtype_name(kv) + " " +
                          dims({{"Tq", Tq}, {"Tk", Tk}, {"H", H}, {"K", K}, {"hd", hd}}) +
@@ -309,6 +370,39 @@ void data_movement_cases(std::vector<Case>& out) {
                      return worst;
                    }});
   }
+  for (DType t : kBlockTypes)
+    out.push_back({"embed", std::string("table=") + dtype_name(t) + " V=1000 D=96 T=6", "max |err|", 0, [=](Backend& be, Rng& rng) {
+                     Input table = random(be, t, 1000, 96, rng);
+                     const std::vector<int32_t> ids = {0, 999, 500, 500, 3, rng.range(0, 1000)};
+                     OwnedTensor d_ids = ints(be, ids), y(be, DType::F32, static_cast<int64_t>(ids.size()), 96);
+                     Graph g;
+                     g.embed(*y, *table.tensor, *d_ids);
+                     run(be, g);
+                     const Vec got = fetch(be, *y);
+                     double worst = 0;
+                     for (size_t r = 0; r < ids.size(); ++r)
+                       for (int c = 0; c < 96; ++c)
+                         worst = std::max(worst, diff(got[r * 96 + c], table.values[static_cast<size_t>(ids[r]) * 96 + c]));
+                     return worst;
+                   }});
+  // A q8_0 KV cache: rows rounded into blocks exactly as the definition says.
+  out.push_back({"set_rows", "dst=q8_0 rows=40 cols=64, 6 rows written", "max |err|", 0, [](Backend& be, Rng& rng) {
+                   Input dst = random(be, DType::Q8_0, 40, 64, rng);
+                   Input src = upload(be, DType::F32, 6, 64, [&] { return std::ldexp(rng.normal(), rng.range(-10, 10)); });
+                   const std::vector<int32_t> idx = {39, 0, 17, 5, 6, 22};
+                   OwnedTensor d_idx = ints(be, idx);
+                   Graph g;
+                   g.set_rows(*dst.tensor, *src.tensor, *d_idx);
+                   run(be, g);
+                   Vec want = dst.values;
+                   const Vec rounded = reference::round_blocks(DType::Q8_0, src.values);
+                   for (size_t i = 0; i < idx.size(); ++i)
+                     for (int c = 0; c < 64; ++c) want[static_cast<size_t>(idx[i]) * 64 + c] = rounded[i * 64 + c];
+                   const Vec got = fetch(be, *dst.tensor);
+                   double worst = 0;
+                   for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, diff(got[i], want[i]) + (want[i] == got[i] ? 0 : 1e-300));
+                   return worst;
+                 }});
   out.push_back({"add_i32", "n=5 step=3", "max |err|", 0, [](Backend& be, Rng&) {
                    const std::vector<int32_t> v = {0, -4, 7, 131071, 2147483000};
                    OwnedTensor t = ints(be, v);
@@ -377,6 +471,7 @@ void cancel_cases(std::vector<Case>& out) {
 std::vector<CaseResult> run_all(Backend& backend, const Options& options) {
   std::vector<Case> cases;
   matmul_cases(cases);
+  block_matmul_cases(cases);
   rmsnorm_cases(cases);
   rope_cases(cases);
   attention_cases(cases);

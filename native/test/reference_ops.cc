@@ -52,6 +52,40 @@ Vec matmul_scale(const Vec& x, const Vec& w, int T, int K, int N) {
   return y;
 }
 
+Vec int8_rounding_bound(const Vec& x, const Vec& w, int T, int K, int N) {
+  Vec y(static_cast<size_t>(T) * N);
+  for (int t = 0; t < T; ++t)
+    for (int n = 0; n < N; ++n) {
+      double s = 0;
+      for (int b = 0; b < K; b += 32) {
+        double amax = 0, wsum = 0;
+        for (int i = b; i < b + 32; ++i) {
+          amax = std::max(amax, std::fabs(x[static_cast<size_t>(t) * K + i]));
+          wsum += std::fabs(w[static_cast<size_t>(n) * K + i]);
+        }
+        s += amax / 127 / 2 * wsum;
+      }
+      y[static_cast<size_t>(t) * N + n] = s;
+    }
+  return y;
+}
+
+Vec round_blocks(DType t, const Vec& x) {
+  Vec y(x.size());
+  for (size_t b = 0; b < x.size(); b += 32) {
+    float amax = 0, max = 0;
+    for (size_t i = b; i < b + 32; ++i)
+      if (std::fabs(static_cast<float>(x[i])) > amax) amax = std::fabs(static_cast<float>(x[i])), max = static_cast<float>(x[i]);
+    const float d = t == DType::Q8_0 ? amax / 127.f : max / -8.f, id = d != 0 ? 1.f / d : 0.f;
+    const double stored = round_to(DType::F16, d);
+    for (size_t i = b; i < b + 32; ++i) {
+      const float v = static_cast<float>(x[i]) * id;
+      y[i] = stored * (t == DType::Q8_0 ? std::round(v) : std::min(15.0, static_cast<double>(std::floor(v + 8.5f))) - 8);
+    }
+  }
+  return y;
+}
+
 Vec rmsnorm(const Vec& x, const Vec& w, int T, int D, double eps) {
   Vec y(x.size());
   for (int t = 0; t < T; ++t) {

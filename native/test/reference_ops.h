@@ -16,6 +16,12 @@ using Vec = std::vector<double>;
 Vec matmul(const Vec& x, const Vec& w, const Vec& bias, const Vec& y0, int T, int K, int N);
 // Sum of |x[t, i] * w[n, i]| per output: the scale a float32 dot product's error grows with.
 Vec matmul_scale(const Vec& x, const Vec& w, int T, int K, int N);
+// Largest error rounding x per 32-value block to int8 (step max|x_block| / 127, to nearest) can add
+// to each output: sum over blocks of step / 2 * sum |w| over the block.
+Vec int8_rounding_bound(const Vec& x, const Vec& w, int T, int K, int N);
+// What a Q8_0 / Q4_0 block row stores for x (quant_blocks.h's definition, float32 steps as written
+// there, the fp16 scale rounded here in float64).
+Vec round_blocks(DType t, const Vec& x);
 Vec rmsnorm(const Vec& x, const Vec& w, int T, int D, double eps);
 // RoPE with angles computed here from positions (not from any table): text angle p * theta^(-2j/hd).
 Vec rope_text(const Vec& x, const std::vector<int32_t>& positions, int heads, int hd, double theta, RopePairing pairing);

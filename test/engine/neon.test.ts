@@ -1,7 +1,8 @@
 // The NEON kernels (the arm64 default: Apple silicon, Linux arm64) cannot run on an x86-64 test
 // machine through the addon, so the op harness program (native/test/op_harness_main.cc, with the
 // engine core) is cross-compiled for aarch64 and run under qemu-user: every op against float64 on
-// fresh random inputs, through the NEON kernel set.
+// fresh random inputs, through both NEON kernel sets (qemu's default processor has the ARMv8.2
+// dot-product instructions that neon-dotprod uses for block weights).
 // npm run setup installs the cross compiler and qemu (requirements.ts: what their absence means).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -36,9 +37,12 @@ describe('op harness on the NEON kernels (arm64 build, run under qemu-user)', ()
     const files = [...sources.core, 'src/kernels_avx2.cc', ...sources.harness].map((f) => path.join(native, f));
     // -w: the static link warns that dlopen needs glibc at run time; the harness loads no library here.
     execFileSync(compiler, ['-std=c++17', '-O2', '-static', '-w', ...files, '-o', exe, '-lpthread']);
-    const lines = runHarness(emulator, [exe, '--kernels', 'neon', '--seed', String(testSeed)]);
-    test('the NEON kernel set ran', () => assert.equal(lines.at(-1)?.backend, 'cpu-neon'));
-    reportCases(lines);
+    for (const kernels of ['neon', 'neon-dotprod'])
+      describe(`kernel set ${kernels}`, () => {
+        const lines = runHarness(emulator, [exe, '--kernels', kernels, '--seed', String(testSeed)]);
+        test(`the ${kernels} kernel set ran`, () => assert.equal(lines.at(-1)?.backend, `cpu-${kernels}`));
+        reportCases(lines);
+      });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
