@@ -96,6 +96,9 @@ Napi::Object model_info(Napi::Env env, const px::ModelFiles& f) {
   info.Set("config", cfg);
   info.Set("tensorCount", static_cast<double>(f.tensor_count()));
   info.Set("weightBytes", static_cast<double>(f.weight_bytes()));
+  info.Set("precision", px::precision_name(f.precision()));
+  info.Set("quantizedFile", f.quantized_path().empty() ? env.Null() : Napi::String::New(env, f.quantized_path()));
+  info.Set("quantizedNow", f.quantized_now());
   Napi::Array files = Napi::Array::New(env);
   const std::vector<std::string> names = f.files();
   for (size_t i = 0; i < names.size(); ++i) files.Set(static_cast<uint32_t>(i), names[i]);
@@ -157,8 +160,9 @@ px::LoadOptions load_options(Napi::Env env, const Napi::Object& o) {
   if (opts.context < 0 || opts.threads < 0 || opts.device < 0 || opts.max_chunk <= 0)
     throw Napi::RangeError::New(env, "contextLength, threads and device must be >= 0 and maxChunk > 0");
   Failure f;
-  const std::string kv = string_option(o, "kvCache", "f16");
+  const std::string kv = string_option(o, "kvCache", "f16"), precision = string_option(o, "precision", "bf16");
   if (!capture_failure([&] { opts.kv_cache = px::kv_cache_dtype(kv); }, f)) throw_failure(env, f);
+  if (!capture_failure([&] { opts.precision = px::precision_from_name(precision); }, f)) throw_failure(env, f);
   return opts;
 }
 
@@ -558,7 +562,7 @@ Napi::Value PlanMemory(const Napi::CallbackInfo& info) {
   const bool ok = capture_failure(
       [&] {
         auto files = px::ModelFiles::open(dir);
-        plan = Engine::plan(files->config(), files->weight_bytes(), opts);
+        plan = Engine::plan(files->config(), files->weight_bytes_at(opts.precision), opts);
       },
       f);
   if (!ok) throw_failure(env, f);

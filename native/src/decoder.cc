@@ -19,8 +19,12 @@ Decoder::Decoder(Backend& backend, const ModelFiles& files, int context, int max
       tok_embeddings_(backend.weight(files.get("tok_embeddings.weight"))),
       norm_(backend.weight(files.get("norm.weight"))),
       output_(backend.weight(files.get("output.weight"))) {
-  if (kv_dtype != DType::F32 && kv_dtype != DType::F16 && kv_dtype != DType::BF16)
-    throw EngineError(ErrorKind::BadInput, std::string("a KV cache of ") + dtype_name(kv_dtype) + " is not supported (f32, f16, bf16)");
+  if (kv_dtype != DType::F32 && kv_dtype != DType::F16 && kv_dtype != DType::BF16 && kv_dtype != DType::Q8_0)
+    throw EngineError(ErrorKind::BadInput, std::string("a KV cache of ") + dtype_name(kv_dtype) + " is not supported (f32, f16, bf16, q8_0)");
+  if (cfg_.head_dim % dtype_traits(kv_dtype).block)
+    throw EngineError(ErrorKind::BadInput, std::string("a ") + dtype_name(kv_dtype) + " KV cache needs a head size that is a multiple of " +
+                                               std::to_string(dtype_traits(kv_dtype).block) + " (this model's is " +
+                                               std::to_string(cfg_.head_dim) + ")");
   const int64_t C = max_chunk_, D = cfg_.dim, QD = static_cast<int64_t>(cfg_.n_heads) * cfg_.head_dim,
                 KVD = static_cast<int64_t>(cfg_.n_kv_heads) * cfg_.head_dim, F = cfg_.hidden_dim;
   for (int l = 0; l < cfg_.n_layers; ++l)

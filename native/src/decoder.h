@@ -20,7 +20,7 @@ enum class LogitsMode { None, Last, All };
 class Decoder {
  public:
   // context: KV cache capacity in tokens; max_chunk: prefill rows per pass (scratch size);
-  // kv_dtype: element type of the KV cache (f32, f16 or bf16).
+  // kv_dtype: element type of the KV cache (f32, f16, bf16 or q8_0).
   Decoder(Backend& backend, const ModelFiles& files, int context, int max_chunk, DType kv_dtype);
 
   int context() const { return context_; }

@@ -66,7 +66,8 @@ DType kv_cache_dtype(const std::string& name) {
   if (name == "f32") return DType::F32;
   if (name == "f16") return DType::F16;
   if (name == "bf16") return DType::BF16;
-  throw EngineError(ErrorKind::BadInput, "KV cache type \"" + name + "\" is not one of f32, f16, bf16");
+  if (name == "q8_0") return DType::Q8_0;
+  throw EngineError(ErrorKind::BadInput, "KV cache type \"" + name + "\" is not one of f32, f16, bf16, q8_0");
 }
 
 MemoryPlan Engine::plan(const ModelConfig& c, size_t weight_bytes, const LoadOptions& o) {
@@ -97,7 +98,7 @@ Engine::~Engine() { unload(); }
 
 void Engine::load(const std::string& dir, const LoadOptions& options) {
   unload();
-  auto files = ModelFiles::open(dir);
+  auto files = ModelFiles::open(dir, options.precision);
   const ModelConfig& cfg = files->config();
   const int context = static_cast<int>(context_for(cfg, options));
   SharedLibrary library;

@@ -30,6 +30,7 @@ struct LoadOptions {
   int context = 0;                 // KV cache tokens; 0 = min(8192, max_seq_len)
   int max_chunk = 512;             // prefill rows per pass
   DType kv_cache = DType::F16;     // element type of the KV cache
+  Precision precision = Precision::BF16;  // weights (precision.h); quantized on the first load
 };
 
 // Bytes a load with these options takes, by kind. The fit check reads these (one source).
@@ -77,7 +78,8 @@ class Engine {
   Engine();
   ~Engine();
 
-  // What load(dir, options) would allocate, from the folder's config alone (no weights read).
+  // What load(dir, options) would allocate, from the folder's config alone (no weights read);
+  // weight_bytes: the checkpoint's at options.precision (ModelFiles::weight_bytes_at).
   static MemoryPlan plan(const ModelConfig& config, size_t weight_bytes, const LoadOptions& options);
 
   void load(const std::string& dir, const LoadOptions& options);
@@ -132,7 +134,7 @@ class Engine {
   std::unique_ptr<Decoder> decoder_;
 };
 
-// "f32" | "f16" | "bf16" -> DType; throws EngineError(BadInput) otherwise.
+// "f32" | "f16" | "bf16" | "q8_0" -> DType; throws EngineError(BadInput) otherwise.
 DType kv_cache_dtype(const std::string& name);
 
 }  // namespace px

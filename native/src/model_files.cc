@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "quantize.h"
 
 namespace px {
 
@@ -159,7 +160,9 @@ Catalog sharded(const std::string& dir, const std::string& index_path) {
 
 }  // namespace
 
-std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
+ModelFiles::~ModelFiles() = default;
+
+std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir, Precision precision) {
   std::error_code ec;
   if (!fs::is_directory(fs::u8path(dir), ec)) throw EngineError(ErrorKind::BadWeights, dir + ": not a folder or does not exist");
 
@@ -186,6 +189,7 @@ std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
   }
 
   const bool hf = m->layout_ == WeightLayout::HF;
+  std::vector<QuantizedWeights::Source> sources;
   for (const TensorSpec& spec : required_tensors(m->config_)) {
     const std::string& name = hf ? spec.hf : spec.mistral;
     auto it = cat.tensors.find(name);
@@ -198,9 +202,27 @@ std::unique_ptr<ModelFiles> ModelFiles::open(const std::string& dir) {
       throw EngineError(ErrorKind::BadWeights, t.file + ": tensor " + t.name + " has shape " + t.shape_str() + ", expected " +
                         shape_str(spec.shape) + " from the config");
     m->by_name_[spec.mistral] = &t;
+    sources.push_back({spec.mistral, &t});
   }
   m->files_ = std::move(cat.files);
+  m->precision_ = precision;
+  if (precision != Precision::BF16) {
+    m->quantized_ = QuantizedWeights::open(dir, precision, sources, m->files());
+    for (auto& [name, view] : m->by_name_) view = m->quantized_->find(name);
+  }
   return m;
+}
+
+std::string ModelFiles::quantized_path() const { return quantized_ ? quantized_->path() : ""; }
+bool ModelFiles::quantized_now() const { return quantized_ && quantized_->created(); }
+
+size_t ModelFiles::weight_bytes_at(Precision p) const {
+  size_t total = 0;
+  for (const auto& [name, view] : by_name_) {
+    const int64_t rows = view->shape.size() <= 1 ? 1 : view->shape[0];
+    total += static_cast<size_t>(rows) * row_bytes(stored_dtype(p, name, view->shape), rows ? view->numel() / rows : 0);
+  }
+  return total;
 }
 
 const TensorView* ModelFiles::find(const std::string& mistral_name) const {

@@ -22,7 +22,13 @@ void quantize_q8_0(const float* x, BlockQ8_0& b) {
   for (int j = 0; j < kBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.f, id = d != 0 ? 1.f / d : 0.f;
   b.d = f32_to_f16(d);
-  for (int j = 0; j < kBlock; ++j) b.q[j] = static_cast<int8_t>(std::lround(x[j] * id));
+  // Nearest, halves away from zero (lround, without its library call: this runs once per weight).
+  for (int j = 0; j < kBlock; ++j) {
+    const float v = x[j] * id;
+    const int t = static_cast<int>(v);
+    const float f = v - static_cast<float>(t);
+    b.q[j] = static_cast<int8_t>(t + (f >= 0.5f) - (f <= -0.5f));
+  }
 }
 
 void quantize_q4_0(const float* x, BlockQ4_0& b) {

@@ -213,10 +213,14 @@ class EntryReader {
   const std::string& name_;
 };
 
-void check_metadata(const json::Value& meta, const std::string& path) {
+std::map<std::string, std::string> read_metadata(const json::Value& meta, const std::string& path) {
   if (!meta.is_object()) throw EngineError(ErrorKind::BadWeights, path + ": __metadata__ is not an object");
-  for (const json::Member& m : meta.object())
+  std::map<std::string, std::string> out;
+  for (const json::Member& m : meta.object()) {
     if (!m.value.is_string()) throw EngineError(ErrorKind::BadWeights, path + ": __metadata__ value \"" + m.key + "\" is not a string");
+    out[m.key] = m.value.string();
+  }
+  return out;
 }
 
 }  // namespace
@@ -276,7 +280,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   std::vector<Span> spans;
   for (const json::Member& mem : header.object()) {
     if (mem.key == "__metadata__") {
-      check_metadata(mem.value, path);
+      f->metadata_ = read_metadata(mem.value, path);
       continue;
     }
     uint64_t begin = 0, end = 0;
@@ -297,6 +301,18 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
 }
 
 SafetensorsFile::~SafetensorsFile() { unmap(map_, size_); }
+
+void release_pages(const void* data, size_t bytes) {
+#ifndef _WIN32
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
 
 const TensorView* SafetensorsFile::find(const std::string& name) const {
   auto it = tensors_.find(name);

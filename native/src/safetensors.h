@@ -47,6 +47,7 @@ class SafetensorsFile {
   const std::string& path() const { return path_; }
   const TensorView* find(const std::string& name) const;  // nullptr if absent
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }  // __metadata__
 
  private:
   SafetensorsFile() = default;
@@ -54,6 +55,11 @@ class SafetensorsFile {
   void* map_ = nullptr;
   size_t size_ = 0;
   std::map<std::string, TensorView> tensors_;
+  std::map<std::string, std::string> metadata_;
 };
+
+// Drops mapped bytes from this process's resident set (the whole pages inside [data, data + bytes));
+// they stay in the OS page cache and are read back on the next access. A no-op where unsupported.
+void release_pages(const void* data, size_t bytes);
 
 }  // namespace px
