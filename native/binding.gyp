@@ -3,7 +3,8 @@
 # (pixtral_native.node), into pixtral_testing.node (benchmark-only entry points, never shipped) and
 # into the op_harness program. kernels_avx2.cc is a library of its own so that only it gets
 # -mavx2/-mfma and the rest stays runnable on any x86-64 (runtime dispatch picks the kernel set).
-# The CUDA backend is a separate library built by native/cuda/build.mjs.
+# The CUDA backend is a separate library built by native/cuda/build.mjs; fixture_parity and bench_cuda
+# are the programs that check and time it on a GPU machine (built here so CI compiles them).
 {
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
@@ -60,6 +61,18 @@
       "type": "executable",
       "dependencies": ["pixtral_core"],
       "sources": ["<!@(node -p \"require('./sources.json').harness.join(' ')\")"]
+    },
+    {
+      "target_name": "fixture_parity",
+      "type": "executable",
+      "dependencies": ["pixtral_core"],
+      "sources": ["<!@(node -p \"require('./sources.json').fixture_parity.join(' ')\")"]
+    },
+    {
+      "target_name": "bench_cuda",
+      "type": "executable",
+      "dependencies": ["pixtral_core"],
+      "sources": ["<!@(node -p \"require('./sources.json').bench_cuda.join(' ')\")"]
     }
   ]
 }
