@@ -38,10 +38,21 @@ export interface ModelInfo {
   layout: 'mistral' | 'hf';
   config: ModelConfigInfo;
   tensorCount: number;
-  /** Bytes of all weights (memory-mapped, not copied). */
+  /** Bytes of all weights at the loaded precision (memory-mapped, not copied). */
   weightBytes: number;
   files: string[];
+  /** Weight precision of this load (inspectModel: the checkpoint's own). */
+  precision: WeightPrecision;
+  /** The quantized weights file the load mapped (<dir>/pixtral-<precision>.safetensors); null at
+   * bf16, and when the folder could not be written (the weights were quantized in memory). */
+  quantizedFile: string | null;
+  /** This load quantized the checkpoint (the first load at this precision). */
+  quantizedNow: boolean;
 }
+
+/** Weight precision (native/QUANT.md): q4_0 keeps embeddings, output head and patch conv at q8_0;
+ * q4_0-pure quantizes every matrix to 4 bits. */
+export type WeightPrecision = 'bf16' | 'q8_0' | 'q4_0' | 'q4_0-pure';
 
 /** One preprocessed image: float32 CHW, `height` and `width` multiples of the patch size. */
 export interface ImageInput {
@@ -61,8 +72,9 @@ export interface VisionResult {
   layers?: Float32Array[];
 }
 
-/** Element type of the KV cache: f16 (default) and bf16 take half the memory of f32. */
-export type KvCacheType = 'f32' | 'f16' | 'bf16';
+/** Element type of the KV cache: f16 (default) and bf16 take half the memory of f32, q8_0 (32
+ * values per fp16 scale) 53% of f16's. */
+export type KvCacheType = 'f32' | 'f16' | 'bf16' | 'q8_0';
 
 export interface LoadOptions {
   /** Where the engine runs; a backend this build or machine cannot run rejects with code EUNSUPPORTED. */
@@ -71,6 +83,9 @@ export interface LoadOptions {
   device?: number;
   threads?: number;
   kvCache?: KvCacheType;
+  /** Weight precision (default bf16); the first load at q8_0/q4_0 quantizes the checkpoint into a
+   * file beside it, later loads map that file. */
+  precision?: WeightPrecision;
   /** KV cache capacity in tokens (default min(8192, maxSeqLen)); never more than maxSeqLen. */
   contextLength?: number;
   /** Prefill rows per pass: bounds the activation scratch (default 512). */
@@ -125,6 +140,10 @@ export interface MemoryPlan {
   kvCacheBytes: number;
   /** Activations for a full prefill chunk and one full-size image, RoPE tables, inputs. */
   scratchBytes: number;
+  /** A GPU backend's device (options.backend other than cpu): what the fit check weighs the load against. */
+  device?: { name: string; totalBytes: number; freeBytes: number };
+  /** Why that backend cannot run here, when it cannot. */
+  deviceError?: string;
 }
 
 /** Every engine rejection carries one of these as `code`. */
@@ -171,6 +190,8 @@ export interface NativeAddon {
 }
 
 function candidatePaths(): string[] {
+  // A build chosen by the environment (the sanitizer run: test/engine/sanitizers.test.ts) and nothing else.
+  if (process.env.PIXTRAL_NATIVE_ADDON) return [path.resolve(process.env.PIXTRAL_NATIVE_ADDON)];
   // From source (src/engine/) the root is two levels up, from the bundle (dist/) one.
   const roots = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')];
   const platform = `${process.platform}-${process.arch}`;
