@@ -2,7 +2,9 @@
 // native/prebuilds/<platform>-<arch>/pixtral_native.node (where src/engine/native.ts looks first).
 // The host platform always; linux-arm64 too on a linux-x64 machine that has the aarch64 cross
 // compiler (apt: g++-aarch64-linux-gnu). darwin-arm64 and win32-x64 must be built on those systems
-// (same command there).
+// (same command there). Where nvcc is installed (linux-x64, win32-x64), the CUDA backend library is
+// built for every shipped GPU target and placed beside the addon, which opens it only when a GPU
+// backend is asked for; without it the addon works unchanged (CPU).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -19,15 +21,23 @@ function run(cmd, args, env = process.env) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
 }
 
-function install(from, target) {
+function install(from, target, name = 'pixtral_native.node') {
   const dir = path.join(here, 'prebuilds', target);
   mkdirSync(dir, { recursive: true });
-  copyFileSync(from, path.join(dir, 'pixtral_native.node'));
-  console.log(`prebuilt ${target}: ${path.relative(process.cwd(), path.join(dir, 'pixtral_native.node'))}`);
+  copyFileSync(from, path.join(dir, name));
+  console.log(`prebuilt ${target}: ${path.relative(process.cwd(), path.join(dir, name))}`);
 }
 
 run(process.execPath, [path.join(here, 'build.mjs')]);
 install(path.join(here, 'build', 'Release', 'pixtral_native.node'), `${process.platform}-${process.arch}`);
+
+// The CUDA library: built here on linux-x64 (build.mjs skips it without nvcc); on win32-x64 a
+// pixtral_cuda.dll built by hand into build/Release is carried along.
+const cudaLibrary = process.platform === 'win32' ? 'pixtral_cuda.dll' : 'libpixtral_cuda.so';
+if (process.platform === 'linux' && process.arch === 'x64') run(process.execPath, [path.join(here, 'cuda', 'build.mjs'), '--all']);
+const cudaBuilt = path.join(here, 'build', 'Release', cudaLibrary);
+if (['linux-x64', 'win32-x64'].includes(`${process.platform}-${process.arch}`) && existsSync(cudaBuilt))
+  install(cudaBuilt, `${process.platform}-${process.arch}`, cudaLibrary);
 
 const cross = 'aarch64-linux-gnu';
 if (process.platform === 'linux' && process.arch === 'x64' && spawnSync('sh', ['-c', `command -v ${cross}-g++`]).status === 0) {

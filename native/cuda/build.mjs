@@ -4,8 +4,8 @@
 //                                         or sm_90 when it has none (compile check, H100/H200)
 //   node native/cuda/build.mjs --all      every shipped target: sm_80, sm_86, sm_89, sm_90 + PTX
 //   node native/cuda/build.mjs --programs also op_harness, fixture_parity, bench_cuda (g++ only)
-// Exits 0 with a notice when nvcc is not installed (the engine works without this library), or
-// fails with --require. Prints the build time.
+// Exits 0 with a notice when nvcc is not installed or this is not Linux (the engine works without
+// this library), or fails with --require. Prints the build time.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +28,12 @@ function localArch() {
   return arch && ALL_ARCHS.includes(arch) ? arch : undefined;
 }
 
-if (!has(process.env.NVCC ?? 'nvcc')) {
-  const message = 'nvcc not found: the CUDA backend (libpixtral_cuda.so) is not built; the engine runs without it';
+const missing =
+  process.platform !== 'linux'
+    ? `the CUDA library build (Makefile, libpixtral_cuda.so) runs on Linux; on ${process.platform} build it by hand with nvcc`
+    : !has(process.env.NVCC ?? 'nvcc') && 'nvcc not found: the CUDA backend (libpixtral_cuda.so) is not built; the engine runs without it';
+if (missing) {
+  const message = missing;
   if (args.includes('--require')) {
     console.error(message);
     process.exit(1);

@@ -552,7 +552,8 @@ Napi::Value InspectModel(const Napi::CallbackInfo& info) {
   return model_info(info.Env(), *files);
 }
 
-// planMemory(dir, loadOptions?): the bytes load() would take, from the engine's own accounting.
+// planMemory(dir, loadOptions?): the bytes load() would take, from the engine's own accounting, and
+// for a GPU backend its device's memory (the backend is opened and closed, no model loaded).
 Napi::Value PlanMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string dir = dir_arg(info, "planMemory(dir, options?): dir must be a string");
@@ -570,6 +571,20 @@ Napi::Value PlanMemory(const Napi::CallbackInfo& info) {
   o.Set("weightBytes", static_cast<double>(plan.weight_bytes));
   o.Set("kvCacheBytes", static_cast<double>(plan.kv_cache_bytes));
   o.Set("scratchBytes", static_cast<double>(plan.scratch_bytes));
+  // A GPU backend's device, for the fit check's free memory; or why that backend cannot run here.
+  if (opts.backend != "cpu") {
+    px::DeviceInfo device;
+    Failure probe;
+    if (capture_failure([&] { device = Engine::probe_device(opts); }, probe)) {
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("name", device.name);
+      d.Set("totalBytes", static_cast<double>(device.memory.total));
+      d.Set("freeBytes", static_cast<double>(device.memory.free));
+      o.Set("device", d);
+    } else {
+      o.Set("deviceError", probe.message);
+    }
+  }
   return o;
 }
 

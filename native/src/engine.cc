@@ -93,6 +93,12 @@ MemoryPlan Engine::plan(const ModelConfig& c, size_t weight_bytes, const LoadOpt
   return p;
 }
 
+DeviceInfo Engine::probe_device(const LoadOptions& options) {
+  SharedLibrary library;  // declared first: closes after the backend its code runs
+  const std::unique_ptr<Backend> backend = make_backend(options, library);
+  return DeviceInfo{backend->name(), backend->device_memory()};
+}
+
 Engine::Engine() = default;
 Engine::~Engine() { unload(); }
 

@@ -73,6 +73,12 @@ struct MemoryReport {
   DeviceMemory device;        // the GPU's own memory, zero on the CPU
 };
 
+// The device of a backend: its name() ("cuda-sm90 NVIDIA H200") and memory (zero on the CPU).
+struct DeviceInfo {
+  std::string name;
+  DeviceMemory memory;
+};
+
 class Engine {
  public:
   Engine();
@@ -81,6 +87,10 @@ class Engine {
   // What load(dir, options) would allocate, from the folder's config alone (no weights read);
   // weight_bytes: the checkpoint's at options.precision (ModelFiles::weight_bytes_at).
   static MemoryPlan plan(const ModelConfig& config, size_t weight_bytes, const LoadOptions& options);
+  // Opens the backend options.backend names (no model), reports its device and closes it; throws
+  // EngineError(Unsupported) when that backend cannot run here. The fit check reads a GPU's free
+  // memory from it before a load.
+  static DeviceInfo probe_device(const LoadOptions& options);
 
   void load(const std::string& dir, const LoadOptions& options);
   void unload();

@@ -94,7 +94,9 @@ async function checkBeforeLoading(model: string, load: LoadOptions & { contextLe
   try {
     let plan;
     try {
-      plan = planWithEngine(model, { contextLength: load.contextLength, kvCache: load.kvCache });
+      // auto and cuda try CUDA first: the plan then carries its free VRAM for the fit check.
+      const backend = !load.backend || load.backend === 'auto' ? 'cuda' : load.backend;
+      plan = planWithEngine(model, { contextLength: load.contextLength, kvCache: load.kvCache, backend });
     } catch (err) {
       throw new CliError(`${model} cannot be loaded: ${(err as Error).message}`);
     }

@@ -89,7 +89,7 @@ export interface FitRequest {
   plan: MemoryPlan;
   /** KV cache capacity in tokens the plan was made for (for the message). */
   contextLength: number;
-  /** In order of preference; default [systemMemory()]. A GPU's free VRAM comes from its backend. */
+  /** In order of preference; default planDevices(plan): the plan's GPU, then system memory. */
   devices?: MemoryDevice[];
   /** Precisions whose weights exist; default the checkpoints' bf16. */
   available?: Precision[];
@@ -106,8 +106,15 @@ function breakdown(o: FitOption, tokens: number): string {
   return `${formatBytes(o.requiredBytes)} (weights ${formatBytes(o.weightBytes)}, KV cache ${formatBytes(o.kvCacheBytes)} for ${tokens} tokens, working memory ${formatBytes(o.scratchBytes + RUNTIME_BYTES)})`;
 }
 
+/** The GPU the plan's backend reported (its free VRAM, read by the engine before the load), then
+ *  system memory: a load that cannot fit on the GPU falls back to the CPU. */
+export function planDevices(plan: MemoryPlan): MemoryDevice[] {
+  const gpu: MemoryDevice[] = plan.device ? [{ backend: 'gpu', name: plan.device.name, freeBytes: plan.device.freeBytes, totalBytes: plan.device.totalBytes }] : [];
+  return [...gpu, systemMemory()];
+}
+
 export function assessFit(request: FitRequest): FitVerdict {
-  const devices = request.devices ?? [systemMemory()];
+  const devices = request.devices ?? planDevices(request.plan);
   const available = new Set(request.available ?? ['bf16']);
   const params = parameterCount(request.dims).total;
   const { plan } = request;

@@ -70,10 +70,13 @@ async function handle(request: Exclude<WorkerRequest, { type: 'cancel' | 'stats'
   }
 }
 
-/** The engine's own memory accounting for a load (headers only: nothing is loaded). */
+/** The engine's own memory accounting for a load (headers only: nothing is loaded), with the free
+ *  memory of the GPU the load would try first (auto and cuda try CUDA first). */
 function plan(dir: string, options: LoadOptions) {
+  const requested = options.backend ?? 'auto';
+  const backend = requested === 'auto' ? TRIED_BEFORE_CPU.auto[0] : requested;
   try {
-    return loadNative().planMemory(dir, { contextLength: options.contextLength, kvCache: options.kvCache });
+    return loadNative().planMemory(dir, { contextLength: options.contextLength, kvCache: options.kvCache, backend });
   } catch (err) {
     throw engineFailure(err, `cannot plan loading ${dir}`);
   }

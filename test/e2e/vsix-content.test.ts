@@ -58,7 +58,7 @@ test('ships nothing else: no sources, maps, tests, CLI, fixtures or dev modules'
     /^extension\/dist\/(extension|worker)\.js$/,
     /^extension\/dist\/webview\/\w+\.js$/,
     /^extension\/media\/[\w-]+\.css$/,
-    /^extension\/native\/(prebuilds\/[\w-]+|build\/Release)\/pixtral_native\.node$/,
+    /^extension\/native\/(prebuilds\/[\w-]+|build\/Release)\/(pixtral_native\.node|libpixtral_cuda\.so|pixtral_cuda\.dll)$/,
     /^extension\/node_modules\/(sharp|@img\/[\w.-]+|detect-libc|semver|tiktoken|@tailwindcss\/browser)\//,
   ];
   const stray = files.filter((f) => !allowed.some((a) => a.test(f)));
