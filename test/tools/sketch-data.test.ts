@@ -1,7 +1,7 @@
 // The sketch data generator (tools/sketch-data) with real Chromium, sharp and parse5: a few
 // examples of each task into a temporary folder, twice, and what every example must satisfy.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,7 +10,11 @@ import { Renderer } from '../../tools/sketch-data/browser';
 import { parseCsv, withUnit } from '../../tools/sketch-data/chart-data';
 import { isUnseenChartStyle, type ChartStyle } from '../../tools/sketch-data/chart-style';
 import { generate, readIndex, taskCounts, type IndexLine } from '../../tools/sketch-data/generate';
-import { htmlParseErrors, wordRecall } from '../../tools/sketch-data/metrics';
+import { htmlParseErrors, pageText, wordRecall } from '../../tools/sketch-data/metrics';
+import { backfillTailwind } from '../../tools/sketch-data/backfill-tailwind';
+import { layoutIou, measurePage } from '../../tools/sketch-data/layout-iou';
+import { TAILWIND_SCRIPT } from '../../tools/sketch-data/page-html';
+import { launchChromium } from '../support/chromium';
 import { hashSeed, Rng } from '../../tools/sketch-data/random';
 import { isUnseenSketchStyle, randomSketchStyle, type SketchStyle } from '../../tools/sketch-data/sketch-style';
 import { randomChartStyle } from '../../tools/sketch-data/chart-style';
@@ -114,4 +118,47 @@ test('every language has its months, measures and axis names in the same order',
     const lex = new Lexicon(lang, new Rng(1));
     for (const section of ['month', 'measure', 'axis'] as const) assert.equal(lex.list(section).length, en.list(section).length, `${lang} ${section}`);
   }
+});
+
+test('every page also has its Tailwind form: the same page, no <style>, the one script the prompt names', async () => {
+  for (const line of train.filter((l) => l.task !== 'chart')) {
+    const css = await readFile(path.join(root, 'a', 'train', line.target), 'utf8');
+    const tw = await readFile(path.join(root, 'a', 'train', line.tailwind!), 'utf8');
+    assert.deepEqual(htmlParseErrors(tw), [], line.id);
+    assert.ok(tw.startsWith('<!DOCTYPE html>\n') && tw.endsWith('</html>') && !tw.includes('<style>'), line.id);
+    assert.equal(tw.match(/<script/g)?.length, 1);
+    assert.ok(tw.includes(`<script src="${TAILWIND_SCRIPT}"></script>`), line.id);
+    assert.equal(pageText(tw), pageText(css), `${line.id}: the same text`);
+  }
+});
+
+test('the Tailwind form lays out like the CSS target under the Tailwind build the preview bundles', async () => {
+  const build = await readFile(path.join(path.dirname(require.resolve('@tailwindcss/browser/package.json')), 'dist', 'index.global.js'), 'utf8');
+  const { context, close } = await launchChromium();
+  try {
+    const tab = await context.newPage();
+    for (const line of train.filter((l) => l.task !== 'chart')) {
+      const tw = await readFile(path.join(root, 'a', 'train', line.tailwind!), 'utf8');
+      await tab.setViewportSize({ width: line.viewport!, height: 800 });
+      await tab.setContent(tw.replace(`<script src="${TAILWIND_SCRIPT}"></script>`, () => `<script>${build}</script>`));
+      await tab.waitForFunction(() => getComputedStyle(document.body).lineHeight !== 'normal');
+      const target = await renderer.render(await readFile(path.join(root, 'a', 'train', line.target), 'utf8'), line.viewport!);
+      const score = layoutIou(target, await measurePage(tab)).score;
+      assert.ok(score > 0.9, `${line.id}: IoU ${score}`);
+    }
+  } finally {
+    await close();
+  }
+});
+
+test('the Tailwind form of older examples is rebuilt from their seed, byte for byte', async () => {
+  const dir = path.join(root, 'backfill');
+  await cp(path.join(root, 'a', 'train'), dir, { recursive: true });
+  const pages = train.filter((l) => l.task !== 'chart');
+  for (const line of pages) await unlink(path.join(dir, line.tailwind!));
+  const stripped = train.map(({ tailwind: _tw, ...rest }) => JSON.stringify(rest)).join('\n');
+  await writeFile(path.join(dir, 'index.jsonl'), `${stripped}\n`);
+  assert.equal(backfillTailwind(dir, 'train', 7), pages.length);
+  assert.equal(await readFile(path.join(dir, 'index.jsonl'), 'utf8'), await readFile(path.join(root, 'a', 'train', 'index.jsonl'), 'utf8'));
+  for (const line of pages) assert.equal(await readFile(path.join(dir, line.tailwind!), 'utf8'), await readFile(path.join(root, 'a', 'train', line.tailwind!), 'utf8'));
 });

@@ -8,13 +8,13 @@ import { CHART_KINDS, chartCsv, chartSummary, randomChart, type ChartData, type 
 import { randomChartStyle } from './chart-style';
 import { chartSvg } from './chart-svg';
 import type { PageMeasure } from './page-boxes';
-import { randomPage } from './page';
-import { pageHtml } from './page-html';
+import { randomPage, type PageContent } from './page';
+import { pageHtml, pageTailwind } from './page-html';
 import type { Rng } from './random';
 import { CAP_PER_EM, LEGIBLE } from './legibility';
 import { renderSketch } from './sketch-render';
 import { randomSketchStyle } from './sketch-style';
-import { NEUTRAL_THEME, randomTheme } from './stylesheet';
+import { NEUTRAL_THEME, randomTheme, type Theme } from './stylesheet';
 
 export type Task = 'sketch' | 'screenshot' | 'chart';
 export const TASKS: readonly Task[] = ['sketch', 'screenshot', 'chart'];
@@ -40,6 +40,8 @@ export interface Example extends ExampleInfo {
   png: Buffer;
   /** The exact text the model must produce. */
   target: string;
+  /** Pages: the same page styled with Tailwind, the target of the product's html-tailwind mode. */
+  tailwind?: string;
 }
 
 /** Viewport widths of the pages: phones, tablets, laptops, desktops. */
@@ -59,10 +61,16 @@ export function visibleWords(measure: PageMeasure): string[] {
     .flatMap((t) => t.split(' ').filter(Boolean));
 }
 
-async function pageExample(task: 'sketch' | 'screenshot', rng: Rng, renderer: Renderer, unseen: boolean): Promise<Example> {
+/** The first draws of a page example: its width, content and colours (backfill.ts redraws them). */
+export function pagePlan(task: 'sketch' | 'screenshot', rng: Rng): { viewport: number; page: PageContent; theme: Theme } {
   const viewport = rng.pick(VIEWPORTS);
   const page = randomPage(rng.fork('page'), viewport);
   const theme = task === 'screenshot' ? randomTheme(rng.fork('theme')) : NEUTRAL_THEME;
+  return { viewport, page, theme };
+}
+
+async function pageExample(task: 'sketch' | 'screenshot', rng: Rng, renderer: Renderer, unseen: boolean): Promise<Example> {
+  const { viewport, page, theme } = pagePlan(task, rng);
   // Drop trailing sections until the page fits its sheet.
   let sections = page.sections.length;
   let html = pageHtml(page, theme, sections);
@@ -75,7 +83,7 @@ async function pageExample(task: 'sketch' | 'screenshot', rng: Rng, renderer: Re
     const style = randomSketchStyle(rng.fork('style'), unseen);
     const outWidth = Math.round(Math.max(320, Math.min(1280, viewport * rng.range(0.55, 1.4))));
     const sketch = await renderSketch(measure, style, outWidth, rng.fork('sketch'));
-    return { task, png: sketch.png, target: html, width: sketch.width, height: sketch.height, viewport, lang: page.lang, style, words: sketch.words };
+    return { task, png: sketch.png, target: html, tailwind: pageTailwind(page, theme, sections), width: sketch.width, height: sketch.height, viewport, lang: page.lang, style, words: sketch.words };
   }
   // Screenshots come at their own size or scaled down, as people paste them.
   const scale = rng.chance(0.5) ? 1 : rng.range(0.5, 1);
@@ -83,7 +91,7 @@ async function pageExample(task: 'sketch' | 'screenshot', rng: Rng, renderer: Re
   const image = sharp(measure.png!).resize({ width, kernel: 'lanczos3' });
   const png = await image.png({ compressionLevel: 9 }).toBuffer();
   const { height } = await sharp(png).metadata();
-  return { task, png, target: html, width, height: height!, viewport, lang: page.lang, style: { scale: Number((width / viewport).toFixed(3)), font: theme.font, accent: theme.accent, background: theme.background }, words: visibleWords(measure) };
+  return { task, png, target: html, tailwind: pageTailwind(page, theme, sections), width, height: height!, viewport, lang: page.lang, style: { scale: Number((width / viewport).toFixed(3)), font: theme.font, accent: theme.accent, background: theme.background }, words: visibleWords(measure) };
 }
 
 async function chartExample(rng: Rng, unseen: boolean): Promise<Example> {

@@ -1,7 +1,8 @@
 // Writes a split of the sketch/screenshot/chart data set:
 //   node --import tsx tools/sketch-data/generate.ts --out DIR --split train|eval|eval-unseen \
 //     --count N [--seed S] [--tasks sketch,screenshot,chart] [--concurrency 2]
-// DIR/<split>/<id>.png, <id>.target.txt and index.jsonl (one line per example, in id order).
+// DIR/<split>/<id>.png, <id>.target.txt (pages also <id>.tailwind.txt) and index.jsonl (one line
+// per example, in id order).
 // Example <task>-<n> depends only on (seed, split, task, n): a rerun with a larger --count keeps
 // what is there and adds the rest, and the same arguments give the same bytes.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ export type Split = (typeof SPLITS)[number];
 export const TASK_MIX: Record<Task, number> = { sketch: 0.55, screenshot: 0.15, chart: 0.3 };
 
 /** Bumped whenever a change to the generator changes its output for the same seed. */
-export const GENERATOR_VERSION = 7;
+export const GENERATOR_VERSION = 9;
 
 export interface IndexLine extends ExampleInfo {
   id: string;
@@ -27,6 +28,17 @@ export interface IndexLine extends ExampleInfo {
   /** File names, in the split's folder. */
   image: string;
   target: string;
+  /** Pages: the Tailwind form of the target. */
+  tailwind?: string;
+}
+
+/** The generator of example <task>-<n> of a split. */
+export function exampleRng(seed: number, split: Split, task: Task, n: number): Rng {
+  return new Rng(hashSeed(seed, split, task, n));
+}
+
+export function tailwindFile(id: string): string {
+  return `${id}.tailwind.txt`;
 }
 
 export function exampleId(task: Task, n: number): string {
@@ -93,11 +105,12 @@ export async function generate(options: GenerateOptions): Promise<number> {
       const k = next++;
       const [task, n] = todo[k];
       const id = exampleId(task, n);
-      const rng = new Rng(hashSeed(options.seed, options.split, task, n));
+      const rng = exampleRng(options.seed, options.split, task, n);
       const ex = await makeExample(task, rng, renderer, unseen);
       writeFileSync(path.join(dir, `${id}.png`), ex.png);
       writeFileSync(path.join(dir, `${id}.target.txt`), ex.target);
-      done.set(k, { id, version: GENERATOR_VERSION, task, image: `${id}.png`, target: `${id}.target.txt`, width: ex.width, height: ex.height, viewport: ex.viewport, lang: ex.lang, style: ex.style, words: ex.words, chart: ex.chart, summary: ex.summary });
+      if (ex.tailwind !== undefined) writeFileSync(path.join(dir, tailwindFile(id)), ex.tailwind);
+      done.set(k, { id, version: GENERATOR_VERSION, task, image: `${id}.png`, target: `${id}.target.txt`, tailwind: ex.tailwind === undefined ? undefined : tailwindFile(id), width: ex.width, height: ex.height, viewport: ex.viewport, lang: ex.lang, style: ex.style, words: ex.words, chart: ex.chart, summary: ex.summary });
       flush();
     }
   };
