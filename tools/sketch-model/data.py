@@ -6,8 +6,10 @@ examples are grouped so that CPU time goes into target tokens:
   * a batch holds one prompt only (same prefix: the task's system prompt), whose K/V the model
     computes once and shares (model.forward_hidden);
   * batches are cut from length-sorted runs under a token budget, so padding stays small;
-  * the order of batches is a seeded shuffle per epoch; the plan of the current epoch is part of
-    the checkpoint, so a resumed run continues with the very next batch.
+  * the order of batches is a seeded shuffle; the plan is rebuilt from the epoch's unseen examples
+    whenever the encoder has added examples (the data grows while the model trains), and the plan,
+    its position and the epoch's seen examples are in the checkpoint, so a resumed run continues
+    with the very next batch.
 """
 from __future__ import annotations
 
@@ -89,17 +91,24 @@ def normalise(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
 
 
-def plan_epoch(records: list[Record], seed: int, epoch: int, max_tokens: int, max_rows: int) -> list[list[str]]:
-    """Batches of example ids for one epoch: same prompt prefix per batch, similar lengths, at most
-    max_tokens (rows × longest row) and max_rows rows; then the batches in a seeded random order."""
-    rng = random.Random(seed * 1_000_003 + epoch)
+def in_epoch(r: Record, epoch: int, task_weights: dict[str, float] | None) -> bool:
+    """Whether an example takes part in an epoch: a fixed draw per (example, epoch), so re-planning
+    mid-epoch (new data) never re-rolls it. task_weights: the chance per task (default 1)."""
+    weight = (task_weights or {}).get(r.task, 1.0)
+    return weight >= 1.0 or zlib.crc32(f"{epoch}:{r.id}".encode()) / 2**32 < weight
+
+
+def plan_batches(records: list[Record], seed: int, max_tokens: int, max_rows: int) -> list[list[str]]:
+    """Batches of example ids: one prompt prefix per batch, similar lengths, at most max_tokens
+    (rows × longest row) and max_rows rows; then the batches in a seeded random order."""
+    rng = random.Random(seed)
     groups: dict[tuple, list[Record]] = {}
     for r in records:
         groups.setdefault((r.task == "chart", r.prefix_length), []).append(r)
     batches = []
     for key in sorted(groups):
         rs = groups[key]
-        rng.shuffle(rs)  # ties in length fall in a different order every epoch
+        rng.shuffle(rs)  # ties in length fall in a different order every time
         rs.sort(key=lambda r: r.tokens)
         batch: list[Record] = []
         for r in rs:

@@ -6,15 +6,14 @@ and samples one held-out image with the product's own CLI.
 CPU (Debian's python3-torch, 2 threads, bf16 autocast: 3-4x faster than fp32 on this AVX512-BF16 CPU):
     nice -n 10 /usr/bin/python3 tools/sketch-model/train.py --data /work/data/sketch-model/encoded \
         --tekken /work/data/sketch-model/tekken.json --out /work/data/sketch-model/run
-GPU (same command, larger steps):
-    python3 tools/sketch-model/train.py ... --device cuda --batch-tokens 65536 --accum 1 --steps 20000
+GPU (same command, larger batches and more steps):
+    python3 tools/sketch-model/train.py ... --device cuda --batch-tokens 65536 --max-rows 64 --steps 20000 --decay-steps 3000
 Run the same command again to resume from <out>/checkpoint.pt.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import subprocess
@@ -26,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import Batch, ShardReader, collate, plan_epoch, read_split  # noqa: E402
+from data import Batch, ShardReader, collate, in_epoch, plan_batches, read_split  # noqa: E402
 from model import ModelArgs, Pixtral, parameter_counts  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,13 +41,18 @@ def parse_args(argv=None):
     ap.add_argument("--config", default=os.path.join(HERE, "config.json"), help="model sizes (params.json without vocab_size)")
     ap.add_argument("--out", required=True, help="run folder: checkpoint.pt, train.log, export/")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--steps", type=int, default=4000, help="optimiser steps (the cosine schedule ends here)")
+    ap.add_argument("--steps", type=int, default=4000, help="optimiser steps; the learning rate decays over the last --decay-steps")
     ap.add_argument("--batch-tokens", type=int, default=9000, help="tokens per micro-batch (rows x longest row)")
-    ap.add_argument("--max-rows", type=int, default=8, help="rows per micro-batch at most")
+    ap.add_argument("--max-rows", type=int, default=12, help="rows per micro-batch at most")
     ap.add_argument("--accum", type=int, default=3, help="micro-batches per optimiser step")
+    ap.add_argument("--replan-every", type=int, default=50, help="steps between looks for newly encoded examples")
+    ap.add_argument("--task-weights", default="chart=0.5",
+                    help="chance that an example of a task is in an epoch, e.g. chart=0.5: charts cost most of a page's "
+                         "compute (the image) for a tenth of its target tokens")
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--min-lr-ratio", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--decay-steps", type=int, default=400, help="linear decay to min-lr-ratio over the run's last steps")
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
@@ -88,11 +92,15 @@ def optimizer_for(model: Pixtral, args) -> torch.optim.Optimizer:
 
 
 def lr_at(step: int, args) -> float:
-    """Linear warmup, then cosine down to min_lr_ratio·lr at args.steps."""
+    """Warmup, then constant, then a linear decay over the last decay_steps (warmup-stable-decay).
+    An open-ended CPU run keeps the constant rate and needs no horizon: resuming with
+    --steps <current + decay_steps> turns it into the final decay whenever the model is wanted."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+    left = args.steps - step
+    if left >= args.decay_steps:
+        return args.lr
+    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * max(0, left) / args.decay_steps)
 
 
 def batch_loss(model: Pixtral, batch: Batch, device: str, precision: str):
@@ -128,6 +136,8 @@ class Run:
         self.epoch = 0
         self.plan: list[list[str]] = []
         self.plan_pos = 0
+        self.plans_made = 0
+        self.seen: set[str] = set()  # examples already trained on in this epoch
         self.examples_seen = 0
         self.target_tokens_seen = 0
         self.train_seconds = 0.0
@@ -142,6 +152,7 @@ class Run:
         state = {
             "params": self.margs.to_params(), "model": self.model.state_dict(), "opt": self.opt.state_dict(),
             "step": self.step, "epoch": self.epoch, "plan": self.plan, "plan_pos": self.plan_pos,
+            "plans_made": self.plans_made, "seen": sorted(self.seen),
             "examples_seen": self.examples_seen, "target_tokens_seen": self.target_tokens_seen,
             "train_seconds": self.train_seconds, "tekken": os.path.abspath(self.args.tekken),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}, "args": vars(self.args),
@@ -158,8 +169,10 @@ class Run:
             raise SystemExit(f"{self.path} was trained with other sizes or another tokenizer: {s['params']}")
         self.model.load_state_dict(s["model"])
         self.opt.load_state_dict(s["opt"])
-        for k in ("step", "epoch", "plan", "plan_pos", "examples_seen", "target_tokens_seen", "train_seconds"):
+        for k in ("step", "epoch", "plan", "plan_pos", "plans_made", "examples_seen", "target_tokens_seen", "train_seconds"):
             setattr(self, k, s[k])
+        self.seen = set(s["seen"])
+        self.refresh_records()
         torch.set_rng_state(s["rng"]["torch"])
         np.random.set_state(s["rng"]["numpy"])
         return True
@@ -171,18 +184,37 @@ class Run:
             for r in read_split(os.path.join(self.args.data, split)):
                 self.records[r.id] = r
 
+    def replan(self) -> None:
+        """A new plan over this epoch's examples not trained on yet (all of them read afresh)."""
+        self.refresh_records()
+        weights = {k: float(v) for k, v in (kv.split("=") for kv in self.args.task_weights.split(",") if kv)}
+        todo = [r for r in self.records.values() if r.id not in self.seen and in_epoch(r, self.epoch, weights)]
+        if not todo:  # the epoch is done: start the next one
+            self.epoch += 1
+            self.seen = set()
+            todo = [r for r in self.records.values() if in_epoch(r, self.epoch, weights)]
+        self.plans_made += 1
+        self.plan = plan_batches(todo, self.args.seed * 1_000_003 + self.plans_made, self.args.batch_tokens, self.args.max_rows)
+        self.plan_pos = 0
+
     def next_batch(self) -> Batch:
-        while self.plan_pos >= len(self.plan) or not self.records:
-            if self.plan_pos >= len(self.plan) and self.plan:
-                self.epoch += 1
-            self.refresh_records()
-            self.plan = plan_epoch(list(self.records.values()), self.args.seed, self.epoch, self.args.batch_tokens, self.args.max_rows)
-            self.plan_pos = 0
+        grown = self.step % self.args.replan_every == 0 and self.index_size() != len(self.records)
+        if self.plan_pos >= len(self.plan) or grown:
+            self.replan()
         ids = self.plan[self.plan_pos]
         self.plan_pos += 1
+        self.seen.update(ids)
         if any(i not in self.records for i in ids):
             self.refresh_records()
         return collate([self.reader.load(self.records[i]) for i in ids])
+
+    def index_size(self) -> int:
+        """Lines in the training indexes now (cheap: counts newlines)."""
+        total = 0
+        for split in self.args.train_splits.split(","):
+            with open(os.path.join(self.args.data, split, "index.jsonl"), "rb") as f:
+                total += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+        return total
 
 
 def evaluate(run: Run, records) -> dict[str, float]:
