@@ -1,8 +1,10 @@
 # The engine, built by node-gyp (bundled with npm, builds offline against the installed Node
 # headers): the engine core as a static library, linked into the production addon
-# (pixtral_native.node), into pixtral_testing.node (benchmark-only entry points, never shipped) and
-# into the op_harness program. kernels_avx2.cc is a library of its own so that only it gets
-# -mavx2/-mfma and the rest stays runnable on any x86-64 (runtime dispatch picks the kernel set).
+# (pixtral_native.node), into pixtral_testing.node (benchmarks and the op harness on backends driven
+# from JS, never shipped) and into the op_harness program. The addons also get the N-API half of the
+# WebGPU backend (webgpu_js_executor.cc), which the Node-free core cannot hold. kernels_avx2.cc is a
+# library of its own so that only it gets -mavx2/-mfma and the rest stays runnable on any x86-64
+# (runtime dispatch picks the kernel set).
 # The CUDA backend is a separate library built by native/cuda/build.mjs; fixture_parity and bench_cuda
 # are the programs that check and time it on a GPU machine (built here so CI compiles them).
 {
@@ -48,13 +50,13 @@
       "target_name": "pixtral_native",
       "dependencies": ["pixtral_core"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "sources": ["src/addon.cc"]
+      "sources": ["src/addon.cc", "src/webgpu_js_executor.cc"]
     },
     {
       "target_name": "pixtral_testing",
       "dependencies": ["pixtral_core"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "sources": ["test/testing_addon.cc"]
+      "sources": ["test/testing_addon.cc", "src/webgpu_js_executor.cc", "test/op_harness.cc", "test/reference_ops.cc"]
     },
     {
       "target_name": "op_harness",

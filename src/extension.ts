@@ -63,7 +63,7 @@ export function activate(extension: vscode.ExtensionContext): void {
     preview,
     explainer,
     ask,
-    tables: new TableCommands(runner, settings),
+    tables: new TableCommands(runner, settings, backends),
     models: new ModelCommands(settings, extension.secrets, log),
   });
   log.info(`Pixtral ${extension.extension.packageJSON.version} activated`);

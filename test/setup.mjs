@@ -21,7 +21,13 @@ const onPath = (program) =>
       return false;
     }
   });
-const present = (tool) => (tool.program ? onPath(tool.program) : existsSync(path.join(root, tool.file)));
+// A library: in the dynamic loader's cache (ldconfig -p).
+const loaderKnows = (library) =>
+  spawnSync(onPath('ldconfig') ? 'ldconfig' : '/sbin/ldconfig', ['-p'], { encoding: 'utf8' })
+    .stdout?.split('\n')
+    .some((line) => line.trim().startsWith(`${library} `)) ?? false;
+const present = (tool) =>
+  tool.program ? onPath(tool.program) : tool.library ? loaderKnows(tool.library) : existsSync(path.join(root, tool.file));
 const say = (line) => process.stdout.write(`setup: ${line}\n`);
 
 function run(command, args) {

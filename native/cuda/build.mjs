@@ -1,5 +1,5 @@
 // npm run build:cuda: builds native/build/Release/libpixtral_cuda.so beside the addon with nvcc,
-// through native/cuda/Makefile (the same file the GPU machine, which has no Node, runs by hand).
+// through native/cuda/build.py (the same script the GPU machine, which has no Node, runs by hand).
 //   node native/cuda/build.mjs            the targets this machine needs: its GPU's architecture,
 //                                         or sm_90 when it has none (compile check, H100/H200)
 //   node native/cuda/build.mjs --all      every shipped target: sm_80, sm_86, sm_89, sm_90 + PTX
@@ -30,7 +30,7 @@ function localArch() {
 
 const missing =
   process.platform !== 'linux'
-    ? `the CUDA library build (Makefile, libpixtral_cuda.so) runs on Linux; on ${process.platform} build it by hand with nvcc`
+    ? `the CUDA library build (build.py, libpixtral_cuda.so) runs on Linux; on ${process.platform} build it by hand with nvcc`
     : !has(process.env.NVCC ?? 'nvcc') && 'nvcc not found: the CUDA backend (libpixtral_cuda.so) is not built; the engine runs without it';
 if (missing) {
   const message = missing;
@@ -43,9 +43,11 @@ if (missing) {
 }
 
 const archs = args.includes('--all') ? ALL_ARCHS : [localArch() ?? '90'];
-const jobs = process.env.JOBS ?? '2';
-const targets = ['all', ...(args.includes('--programs') ? ['programs'] : [])];
 const started = Date.now();
-const result = spawnSync('make', ['-C', here, `-j${jobs}`, `ARCHS=${archs.join(' ')}`, ...targets], { stdio: 'inherit' });
+const result = spawnSync(
+  'python3',
+  [path.join(here, 'build.py'), '--archs', archs.join(' '), '-j', process.env.JOBS ?? '2', ...(args.includes('--programs') ? ['--programs'] : [])],
+  { stdio: 'inherit' },
+);
 if (result.status !== 0) process.exit(result.status ?? 1);
-console.log(`libpixtral_cuda.so for sm_${archs.join(', sm_')} (+ PTX) built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`(build.mjs: ${((Date.now() - started) / 1000).toFixed(0)} s)`);

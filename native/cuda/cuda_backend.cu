@@ -3,6 +3,7 @@
 //           launch; an RMSNorm producing that x and a SiluMul consuming a gate/up pair fold in);
 //           bf16 weights otherwise -> tensor-core GEMM (same grouping); anything else -> exact fp32.
 //   Attention: 16+ query rows with hd 64/128 -> flash (tensor cores); else split-KV in fp32.
+//   Rope of q and of k at the same positions -> one launch, with the K/V cache stores that follow.
 // Every fusion keeps the op semantics of graph.h: each tensor a node writes holds afterwards what
 // the unfused ops would have written. The plugin entry point is at the end of this file.
 #include "cuda_backend.h"
@@ -99,6 +100,13 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 bool bf16_rows(const Node& n) {
   return n.src[1].dtype == DType::BF16 && n.src[0].cols % 8 == 0 && aligned16(dev(n.src[1])) && aligned16(dev(n.src[0])) &&
          !overlap(n.dst, n.src[0]);
+}
+
+// A bf16 MatMul node as one weight of a matvec or GEMM launch.
+WeightSegment segment(const Node& m) {
+  return WeightSegment{reinterpret_cast<const uint16_t*>(dev(m.src[1])), dev(m.src[2]),
+                       m.src[2].empty() ? kF32 : elem(m.src[2].dtype), f32(m.dst), static_cast<int>(m.src[1].rows),
+                       m.accumulate ? 1 : 0};
 }
 
 }  // namespace
@@ -255,12 +263,7 @@ CudaBackend::Plan CudaBackend::build_plan(const Graph& graph) const {
           a.x = f32(norm ? n.src[0] : x);
           a.T = T, a.K = K;
           if (norm) a.norm_w = dev(n.src[1]), a.norm_type = elem(n.src[1].dtype), a.eps = n.eps, a.norm_out = f32(n.dst);
-          for (int j = 0; j < count; ++j) {
-            const Node& m = nodes[first + j];
-            a.seg[j] = MatvecSegment{reinterpret_cast<const uint16_t*>(dev(m.src[1])), dev(m.src[2]),
-                                     m.src[2].empty() ? kF32 : elem(m.src[2].dtype), f32(m.dst),
-                                     static_cast<int>(m.src[1].rows), m.accumulate ? 1 : 0};
-          }
+          for (int j = 0; j < count; ++j) a.seg[j] = segment(nodes[first + j]);
           a.nseg = count;
           // SwiGLU: exactly gate and up, neither accumulating, then SiluMul(out, gate, up).
           if (fuse_ && count == 2 && end < nodes.size() && nodes[end].op == Op::SiluMul && !a.seg[0].accumulate &&
@@ -281,18 +284,44 @@ CudaBackend::Plan CudaBackend::build_plan(const Graph& graph) const {
         GemmArgs g;
         g.x = f32(x);
         g.T = T, g.K = K;
-        for (int j = 0; j < count; ++j) {
-          const Node& m = nodes[first + j];
-          g.seg[j] = GemmSegment{reinterpret_cast<const uint16_t*>(dev(m.src[1])), dev(m.src[2]),
-                                 m.src[2].empty() ? kF32 : elem(m.src[2].dtype), f32(m.dst),
-                                 static_cast<int>(m.src[1].rows), m.accumulate ? 1 : 0};
-        }
+        for (int j = 0; j < count; ++j) g.seg[j] = segment(nodes[first + j]);
         g.nseg = count;
         plan.steps.push_back([=](const Stream& s, char*) { gemm_bf16(g, s); });
         i = end;
         break;
       }
       case Op::Rope: {
+        // Rope(q), Rope(k) at the same positions (+ SetRows of k and v into the cache there): one launch.
+        if (fuse_ && i + 1 < nodes.size()) {
+          const Node& r2 = nodes[i + 1];
+          const bool two = r2.op == Op::Rope && same_view(r2.src[0], n.src[0]) && same_view(r2.src[1], n.src[1]) &&
+                           r2.pairing == n.pairing && r2.head_dim == n.head_dim && r2.dst.rows == n.dst.rows &&
+                           !overlap(r2.dst, n.dst);
+          if (two) {
+            RopeStoreArgs a;
+            a.q = f32(n.dst), a.q_heads = n.heads, a.k = f32(r2.dst), a.k_heads = r2.heads;
+            a.table = f32(n.src[0]), a.table_rows = static_cast<int>(n.src[0].rows), a.positions = i32(n.src[1]);
+            a.T = static_cast<int>(n.dst.rows), a.hd = n.head_dim, a.interleaved = n.pairing == RopePairing::Interleaved;
+            size_t used = 2;
+            if (i + 3 < nodes.size()) {
+              const Node &sk = nodes[i + 2], &sv = nodes[i + 3];
+              const bool store = sk.op == Op::SetRows && sv.op == Op::SetRows && same_view(sk.src[0], r2.dst) &&
+                                 same_view(sk.src[1], n.src[1]) && same_view(sv.src[1], n.src[1]) &&
+                                 sk.dst.dtype == sv.dst.dtype && sk.dst.dtype != DType::Q8_0 && sk.dst.rows == sv.dst.rows &&
+                                 sv.src[0].cols == r2.dst.cols && sv.src[0].rows == r2.dst.rows && !overlap(sk.dst, sv.dst) &&
+                                 !overlap(sv.src[0], n.dst) && !overlap(sv.src[0], r2.dst) && !overlap(sk.dst, n.dst) &&
+                                 !overlap(sk.dst, r2.dst) && !overlap(sv.dst, n.dst) && !overlap(sv.dst, r2.dst);
+              if (store) {
+                a.k_cache = dev(sk.dst), a.v_cache = dev(sv.dst), a.cache_type = elem(sk.dst.dtype);
+                a.cache_rows = static_cast<int>(sk.dst.rows), a.v = f32(sv.src[0]);
+                used = 4;
+              }
+            }
+            plan.steps.push_back([=](const Stream& s, char*) { rope_store(a, s); });
+            i += used;
+            break;
+          }
+        }
         float* x = f32(n.dst);
         const float* table = f32(n.src[0]);
         const int32_t* pos = i32(n.src[1]);
@@ -315,9 +344,10 @@ CudaBackend::Plan CudaBackend::build_plan(const Graph& graph) const {
           if (a.hd > 128 || a.H / a.K > 8)
             throw EngineError(ErrorKind::Unsupported, "CUDA attention: head_dim " + std::to_string(a.hd) + " with " +
                                                           std::to_string(a.H / a.K) + " query heads per kv head (at most 128 and 8)");
-          // Enough (row, kv head, key range) blocks to fill the device twice, ranges of 32+ keys.
+          // Enough (row, kv head, key range) blocks to fill the device four times over (bytes in
+          // flight for a long cache), ranges of 32+ keys.
           const int64_t pairs = static_cast<int64_t>(a.Tq) * a.K;
-          int splits = static_cast<int>(std::max<int64_t>(1, (2 * sms + pairs - 1) / pairs));
+          int splits = static_cast<int>(std::max<int64_t>(1, (4 * sms + pairs - 1) / pairs));
           splits = std::max(1, std::min(splits, a.Tk / 32));
           const size_t offset = plan.workspace;
           if (splits > 1) plan.workspace += (splits_workspace_bytes(a.Tq, a.H, a.hd, splits) + 255) / 256 * 256;

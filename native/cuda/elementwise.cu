@@ -48,6 +48,39 @@ __global__ void rope_kernel(float* x, const float* table, int table_rows, const 
   }
 }
 
+// grid: (rows); the block walks q's pairs, then k's (storing each rotated pair into the cache),
+// then v's values.
+__global__ void rope_store_kernel(RopeStoreArgs a) {
+  pdl_launch_dependents();
+  pdl_wait();
+  const int t = blockIdx.x, p = a.positions[t], half = a.hd / 2;
+  const bool rope_ok = p >= 0 && p < a.table_rows, store = a.k_cache && p >= 0 && p < a.cache_rows;
+  const int nq = a.q_heads * half, nk = a.k_heads * half, nv = a.k_cache ? a.k_heads * a.hd : 0;
+  const size_t kv_cols = static_cast<size_t>(a.k_heads) * a.hd;
+  const float* c = a.table + static_cast<size_t>(rope_ok ? p : 0) * a.hd;
+  for (int idx = threadIdx.x; idx < nq + nk + nv; idx += blockDim.x) {
+    if (idx < nq + nk) {
+      const bool is_q = idx < nq;
+      const int item = is_q ? idx : idx - nq, h = item / half, j = item % half;
+      const int i0 = a.interleaved ? 2 * j : j, i1 = a.interleaved ? 2 * j + 1 : j + half;
+      float* row = (is_q ? a.q + static_cast<size_t>(t) * a.q_heads * a.hd : a.k + t * kv_cols) + static_cast<size_t>(h) * a.hd;
+      float x0 = row[i0], x1 = row[i1];
+      if (rope_ok) {
+        const float cs = c[j], sn = c[half + j], r0 = x0 * cs - x1 * sn, r1 = x0 * sn + x1 * cs;
+        row[i0] = x0 = r0, row[i1] = x1 = r1;
+      }
+      if (!is_q && store) {
+        const int64_t base = static_cast<int64_t>(p) * kv_cols + static_cast<int64_t>(h) * a.hd;
+        store_elem(a.k_cache, a.cache_type, base + i0, x0);
+        store_elem(a.k_cache, a.cache_type, base + i1, x1);
+      }
+    } else if (store) {
+      const int col = idx - nq - nk;
+      store_elem(a.v_cache, a.cache_type, static_cast<int64_t>(p) * kv_cols + col, a.v[t * kv_cols + col]);
+    }
+  }
+}
+
 __global__ void silu_mul_kernel(float* y, const float* g, const float* u, int64_t n) {
   pdl_launch_dependents();
   pdl_wait();
@@ -97,7 +130,9 @@ __global__ void set_rows_q8_0_kernel(uint8_t* dst, int dst_rows, const float* sr
   const unsigned short h = __half_as_ushort(__float2half_rn(d));
   b[0] = static_cast<uint8_t>(h & 255), b[1] = static_cast<uint8_t>(h >> 8);
   for (int j = 0; j < 32; ++j) {
-    const float v = x[j] * id;
+    // __fmul_rn: never fused into the subtraction below (x·id − t as one FMA rounds differently from
+    // the CPU's rounded product, and a value near a half then lands on the other integer).
+    const float v = __fmul_rn(x[j], id);
     const int t = static_cast<int>(v);
     const float f = v - static_cast<float>(t);
     b[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(t + (f >= 0.5f) - (f <= -0.5f)));
@@ -130,6 +165,10 @@ void rope(float* x, const float* table, int table_rows, const int32_t* positions
   const int64_t n = static_cast<int64_t>(T) * heads * (hd / 2);
   launch(rope_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, s, "rope", x, table, table_rows, positions, T, heads, hd,
          interleaved ? 1 : 0);
+}
+
+void rope_store(const RopeStoreArgs& a, const Stream& s) {
+  launch(rope_store_kernel, dim3(a.T), dim3(kThreads), 0, s, "rope_store", a);
 }
 
 void silu_mul(float* y, const float* gate, const float* up, int64_t n, const Stream& s) {

@@ -7,6 +7,7 @@
 // HBM once per launch and from L2 by the other token tiles.
 // Also the exact fp32 fallback for every other dtype and shape.
 #include "kernels.cuh"
+#include "mma.cuh"
 
 namespace px::cuda {
 namespace {
@@ -16,32 +17,12 @@ constexpr int kThreads = 256;
 
 __device__ __forceinline__ int ceil_div_dev(int rows) { return (rows + BN - 1) / BN; }
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-
+// 16 bytes global -> shared without registers; zero-filled when !valid.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0));
 }
 __device__ __forceinline__ void cp_async_commit_wait() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;" ::: "memory");
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
-}
-
-__device__ __forceinline__ void mma_bf16(float* d, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
 }
 
 // grid: (token tiles, output tiles of all segments)
@@ -54,7 +35,7 @@ __global__ void __launch_bounds__(kThreads) gemm_bf16_kernel(GemmArgs a) {
   const int m0 = blockIdx.x * BM;
   int tile = blockIdx.y, s = 0;
   while (tile >= ceil_div_dev(a.seg[s].rows)) tile -= ceil_div_dev(a.seg[s].rows), ++s;
-  const GemmSegment& sg = a.seg[s];
+  const WeightSegment& sg = a.seg[s];
   const int n0 = tile * BN, N = sg.rows;
   pdl_launch_dependents();
   pdl_wait();

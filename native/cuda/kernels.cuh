@@ -13,7 +13,8 @@ namespace px::cuda {
 constexpr int kMatvecMaxT = 8;
 
 // One weight of a group of matmuls that share their input x: y[T, rows] (=|+=) x' @ w^T (+ bias).
-struct MatvecSegment {
+// Several weights sharing x are one launch (matvec and GEMM alike).
+struct WeightSegment {
   const uint16_t* w = nullptr;  // bf16 [rows, K]
   const void* bias = nullptr;   // [rows] of bias_type, or null
   int bias_type = kF32;
@@ -30,7 +31,7 @@ struct MatvecArgs {
   int norm_type = kF32;
   float eps = 0.f;
   float* norm_out = nullptr;
-  MatvecSegment seg[3];
+  WeightSegment seg[3];
   int nseg = 0;
   // Fused SwiGLU: seg[0] is the gate, seg[1] the up projection (equal rows); silu_out[T, rows] =
   // silu(gate) * up, and the gate and up outputs are written as the unfused ops would.
@@ -40,19 +41,10 @@ void matvec(const MatvecArgs& a, int sm_count, const Stream& s);
 
 // ---- gemm.cu: y[T, N] (=|+=) x[T, K] @ w[N, K]^T (+ bias) ----
 // Tensor cores (mma.sync bf16, fp32 accumulate; x rounded to bf16): bf16 weights, K % 8 == 0.
-// Several weights sharing x form one launch (segments), as in matvec.
-struct GemmSegment {
-  const uint16_t* w = nullptr;  // bf16 [rows, K]
-  const void* bias = nullptr;
-  int bias_type = kF32;
-  float* y = nullptr;           // f32 [T, rows]
-  int rows = 0;
-  int accumulate = 0;
-};
 struct GemmArgs {
   const float* x = nullptr;  // f32 [T, K]
   int T = 0, K = 0;
-  GemmSegment seg[3];
+  WeightSegment seg[3];
   int nseg = 0;
 };
 void gemm_bf16(const GemmArgs& a, const Stream& s);
@@ -87,6 +79,23 @@ void attention_split(const AttentionArgs& a, int splits, void* workspace, const 
 void rmsnorm(float* y, const float* x, const void* w, int w_type, float eps, int T, int D, const Stream& s);
 void rope(float* x, const float* table, int table_rows, const int32_t* positions, int T, int heads, int hd,
           bool interleaved, const Stream& s);
+// RoPE of q and k at the same positions in one launch and, when kc is set, k and v stored into the
+// KV cache rows at those positions (Rope, Rope, SetRows, SetRows of the decoder, fused).
+struct RopeStoreArgs {
+  float* q = nullptr;  // f32 [T, q_heads*hd], rotated in place
+  int q_heads = 0;
+  float* k = nullptr;  // f32 [T, k_heads*hd], rotated in place
+  int k_heads = 0;
+  const float* table = nullptr;  // f32 [table_rows, hd]: cos | sin
+  int table_rows = 0;
+  const int32_t* positions = nullptr;  // i32 [T]
+  int T = 0, hd = 0, interleaved = 0;
+  void* k_cache = nullptr;  // [cache_rows, k_heads*hd] of cache_type, or null (ropes only)
+  void* v_cache = nullptr;
+  int cache_type = kF32, cache_rows = 0;
+  const float* v = nullptr;  // f32 [T, k_heads*hd]
+};
+void rope_store(const RopeStoreArgs& a, const Stream& s);
 void silu_mul(float* y, const float* gate, const float* up, int64_t n, const Stream& s);
 void gelu(float* y, const float* x, int64_t n, const Stream& s);
 void embed(float* y, const void* table, int table_type, int V, int D, const int32_t* ids, int T, const Stream& s);

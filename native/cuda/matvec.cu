@@ -141,7 +141,7 @@ __global__ void __launch_bounds__(kWarps * 32) matvec_kernel(MatvecArgs a, int u
       float val[NR];
 #pragma unroll
       for (int n = 0; n < NR; ++n) {
-        const MatvecSegment& sg = a.seg[SILU ? n : s];
+        const WeightSegment& sg = a.seg[SILU ? n : s];
         val[n] = acc[n][t] + (sg.bias ? load_elem(sg.bias, sg.bias_type, r) : 0.f);
       }
       if (SILU) {
@@ -151,7 +151,7 @@ __global__ void __launch_bounds__(kWarps * 32) matvec_kernel(MatvecArgs a, int u
         if (a.seg[1].y != a.silu_out) a.seg[1].y[o] = up;
         a.silu_out[o] = g / (1.f + expf(-g)) * up;
       } else {
-        const MatvecSegment& sg = a.seg[s];
+        const WeightSegment& sg = a.seg[s];
         float* y = sg.y + static_cast<size_t>(t) * sg.rows + r;
         *y = sg.accumulate ? *y + val[0] : val[0];
       }

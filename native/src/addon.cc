@@ -18,6 +18,7 @@
 #include "error.h"
 #include "kernels.h"
 #include "model_files.h"
+#include "webgpu_js_executor.h"
 
 namespace {
 
@@ -160,9 +161,15 @@ px::LoadOptions load_options(Napi::Env env, const Napi::Object& o) {
   if (opts.context < 0 || opts.threads < 0 || opts.device < 0 || opts.max_chunk <= 0)
     throw Napi::RangeError::New(env, "contextLength, threads and device must be >= 0 and maxChunk > 0");
   Failure f;
-  const std::string kv = string_option(o, "kvCache", "f16"), precision = string_option(o, "precision", "bf16");
+  // The KV cache a backend keeps by default: bf16 on CUDA (what its attention reads natively), f16 elsewhere.
+  const std::string kv = string_option(o, "kvCache", opts.backend == "cuda" ? "bf16" : "f16"),
+                    precision = string_option(o, "precision", "bf16");
   if (!capture_failure([&] { opts.kv_cache = px::kv_cache_dtype(kv); }, f)) throw_failure(env, f);
   if (!capture_failure([&] { opts.precision = px::precision_from_name(precision); }, f)) throw_failure(env, f);
+  const Napi::Value webgpu = o.Get("webgpu");
+  if (webgpu.IsObject()) opts.webgpu = px::js_webgpu_executor(env, webgpu.As<Napi::Object>());
+  else if (!webgpu.IsUndefined() && !webgpu.IsNull())
+    throw Napi::TypeError::New(env, "webgpu must be the executor of src/engine/webgpu (createWebGpuExecutor)");
   return opts;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cpu_backend.h"
 #include "kernels.h"
+#include "webgpu_backend.h"
 
 #if defined(__linux__)
 #include <sys/resource.h>
@@ -48,7 +49,12 @@ std::unique_ptr<Backend> make_backend(const LoadOptions& o, SharedLibrary& libra
   }
   if (o.backend == "cuda")
     return create_plugin_backend(o.backend, "{\"device\": " + std::to_string(o.device) + "}", library);
-  throw EngineError(ErrorKind::Unsupported, "backend \"" + o.backend + "\" is not available in this build (available: cpu, cuda)");
+  if (o.backend == "webgpu") {
+    if (!o.webgpu)
+      throw EngineError(ErrorKind::Unsupported, "the webgpu backend needs its executor (load option `webgpu`, from src/engine/webgpu)");
+    return std::make_unique<WebGpuBackend>(o.webgpu);
+  }
+  throw EngineError(ErrorKind::Unsupported, "backend \"" + o.backend + "\" is not available in this build (available: cpu, cuda, webgpu)");
 }
 
 int64_t context_for(const ModelConfig& cfg, const LoadOptions& o) {

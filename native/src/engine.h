@@ -22,6 +22,8 @@
 
 namespace px {
 
+class WebGpuExecutor;  // webgpu_backend.h
+
 struct LoadOptions {
   std::string backend = "cpu";     // cpu | cuda | webgpu
   std::string kernels;             // CPU: "" = runtime choice; else generic|avx2|neon
@@ -31,6 +33,7 @@ struct LoadOptions {
   int max_chunk = 512;             // prefill rows per pass
   DType kv_cache = DType::F16;     // element type of the KV cache
   Precision precision = Precision::BF16;  // weights (precision.h); quantized on the first load
+  std::shared_ptr<WebGpuExecutor> webgpu;  // webgpu: the JS executor that runs the GPU work
 };
 
 // Bytes a load with these options takes, by kind. The fit check reads these (one source).

@@ -5,7 +5,8 @@
 // shape the config implies and dtype BF16. Tensors are exposed under their Mistral names whatever
 // the layout; `layout` tells the engine which RoPE pairing the q/k rows use (spec a.3). At a
 // precision other than bf16 the views are those of the quantized weights (quantize.h), made from
-// the validated checkpoint on the first load.
+// the validated checkpoint on the first load. A folder of GGUF files (llama.cpp: a "llama" text
+// model and a "clip" pixtral mmproj) loads at the precision of its files, under Mistral names.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -19,6 +20,7 @@
 
 namespace px {
 
+class GgufFile;
 class QuantizedWeights;
 
 enum class WeightLayout { Mistral, HF };
@@ -41,6 +43,7 @@ class ModelFiles {
   const TensorView* find(const std::string& mistral_name) const;
 
   Precision precision() const { return precision_; }
+  bool gguf() const { return gguf_; }  // loaded from GGUF files
   // The quantized weights file these views come from; empty at bf16 or when built in memory.
   std::string quantized_path() const;
   // This open quantized the checkpoint (first load at the precision, or an outdated file).
@@ -57,8 +60,12 @@ class ModelFiles {
   WeightLayout layout_ = WeightLayout::Mistral;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorView*> by_name_;
+  void open_gguf(std::unique_ptr<GgufFile> text, std::unique_ptr<GgufFile> mmproj, Precision precision);
+
   Precision precision_ = Precision::BF16;
   std::unique_ptr<QuantizedWeights> quantized_;
+  bool gguf_ = false;
+  std::vector<std::unique_ptr<GgufFile>> ggufs_;
 };
 
 }  // namespace px

@@ -247,7 +247,9 @@ std::unique_ptr<QuantizedWeights> QuantizedWeights::open(const std::string& dir,
   const std::string path = (fs::u8path(dir) / fs::u8path(file_name(precision))).u8string();
   const size_t total = header.size() + (entries.empty() ? 0 : entries.back().offset + entries.back().bytes);
 
-  const bool reuse = existing_header(path, header.size()) == header;
+  // The same header on a file of the full size: a complete file of this layout (see the top).
+  std::error_code ec;
+  const bool reuse = existing_header(path, header.size()) == header && fs::file_size(fs::u8path(path), ec) == total;
   if (reuse || (writable_folder(dir) && write_file(path, header, entries))) {
     q->created_ = !reuse;
     q->path_ = path;

@@ -61,11 +61,7 @@ const DTypeInfo* dtype_by_name(const std::string& name) {
   return nullptr;
 }
 
-// A read-only view of a whole file; the file handles are closed once it exists.
-struct Mapping {
-  void* addr = nullptr;
-  size_t size = 0;
-};
+}  // namespace
 
 void unmap(void* addr, size_t size) {
   if (!addr) return;
@@ -78,7 +74,7 @@ void unmap(void* addr, size_t size) {
 }
 
 #ifdef _WIN32
-Mapping map_file(const std::string& path) {
+FileMapping map_file(const std::string& path) {
   // Paths arrive as UTF-8 from JS; the W APIs need UTF-16.
   std::wstring wpath = std::filesystem::u8path(path).wstring();
   HANDLE file = CreateFileW(wpath.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
@@ -90,7 +86,7 @@ Mapping map_file(const std::string& path) {
     CloseHandle(file);
     throw EngineError(ErrorKind::BadWeights, path + ": cannot read the file size");
   }
-  Mapping m;
+  FileMapping m;
   m.size = static_cast<size_t>(size.QuadPart);
   DWORD err = 0;
   if (m.size > 0) {  // Windows refuses to map an empty file
@@ -109,7 +105,7 @@ Mapping map_file(const std::string& path) {
   return m;
 }
 #else
-Mapping map_file(const std::string& path) {
+FileMapping map_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw EngineError(ErrorKind::BadWeights, path + ": cannot open (" + std::strerror(errno) + ")");
   struct stat st;
@@ -117,7 +113,7 @@ Mapping map_file(const std::string& path) {
     ::close(fd);
     throw EngineError(ErrorKind::BadWeights, path + ": not a regular file");
   }
-  Mapping m;
+  FileMapping m;
   m.size = static_cast<size_t>(st.st_size);
   if (m.size > 0) {  // mmap of length 0 fails; an empty file is reported as too short below
     void* addr = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -132,6 +128,8 @@ Mapping map_file(const std::string& path) {
   return m;
 }
 #endif
+
+namespace {
 
 uint64_t read_le64(const unsigned char* p) {
   uint64_t v = 0;
@@ -246,7 +244,7 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 std::string TensorView::shape_str() const { return px::shape_str(shape); }
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-  Mapping m = map_file(path);
+  FileMapping m = map_file(path);
   // From here on the destructor unmaps on every error path.
   std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->path_ = path;

@@ -58,6 +58,15 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// A read-only mapping of a whole file; the file handles are closed once it exists. Throws
+// EngineError(BadWeights) naming the file when it cannot be opened or mapped.
+struct FileMapping {
+  void* addr = nullptr;
+  size_t size = 0;
+};
+FileMapping map_file(const std::string& path);
+void unmap(void* addr, size_t size);
+
 // Drops mapped bytes from this process's resident set (the whole pages inside [data, data + bytes));
 // they stay in the OS page cache and are read back on the next access. A no-op where unsupported.
 void release_pages(const void* data, size_t bytes);

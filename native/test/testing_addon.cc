@@ -1,6 +1,8 @@
-// pixtral_testing.node: entry points only the benchmarks use, kept out of the production addon (the
-// VSIX ships pixtral_native.node alone). memcpyBandwidth is the peer the decode benchmark compares
-// its weight streaming with; matmulBf16 times the CPU matmul alone, outside any model.
+// pixtral_testing.node: entry points only the benchmarks and tests use, kept out of the production
+// addon (the VSIX ships pixtral_native.node alone). memcpyBandwidth is the peer the decode benchmark
+// compares its weight streaming with; matmulBf16 times the CPU matmul alone, outside any model;
+// runOpHarness runs the op harness on a backend whose work happens in JS (WebGPU), on a worker thread
+// so the JS thread stays free to do it.
 #include <napi.h>
 
 #include <chrono>
@@ -9,6 +11,8 @@
 
 #include "../src/cpu_backend.h"
 #include "../src/thread_pool.h"
+#include "../src/webgpu_js_executor.h"
+#include "op_harness.h"
 
 namespace {
 
@@ -65,9 +69,76 @@ Napi::Value MatmulBf16(const Napi::CallbackInfo& info) {
   return y;
 }
 
+// runOpHarness('webgpu', executor, {seed?, filter?}) -> Promise<{cases: [...], backend, seed}>: each
+// case as the op_harness program prints it (op, case, error, tolerance, measure, ok, failure?).
+class HarnessWorker : public Napi::AsyncWorker {
+ public:
+  HarnessWorker(Napi::Env env, std::shared_ptr<px::WebGpuExecutor> executor, px::harness::Options options)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), executor_(std::move(executor)),
+        options_(std::move(options)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      px::WebGpuBackend backend(executor_);
+      name_ = backend.name();
+      results_ = px::harness::run_all(backend, options_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array cases = Napi::Array::New(env, results_.size());
+    for (size_t i = 0; i < results_.size(); ++i) {
+      const px::harness::CaseResult& r = results_[i];
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("op", r.op);
+      c.Set("case", r.name);
+      c.Set("error", r.error);
+      c.Set("tolerance", r.tolerance);
+      c.Set("measure", r.measure);
+      c.Set("ok", r.ok);
+      if (!r.failure.empty()) c.Set("failure", r.failure);
+      cases.Set(static_cast<uint32_t>(i), c);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("cases", cases);
+    out.Set("backend", name_);
+    out.Set("seed", static_cast<double>(options_.seed));
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<px::WebGpuExecutor> executor_;
+  px::harness::Options options_;
+  std::string name_;
+  std::vector<px::harness::CaseResult> results_;
+};
+
+Napi::Value RunOpHarness(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || info[0].As<Napi::String>().Utf8Value() != "webgpu" || !info[1].IsObject())
+    throw Napi::TypeError::New(env, "runOpHarness('webgpu', executor, {seed?, filter?})");
+  px::harness::Options options;
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    if (o.Get("seed").IsNumber()) options.seed = static_cast<uint64_t>(o.Get("seed").As<Napi::Number>().DoubleValue());
+    if (o.Get("filter").IsString()) options.filter = o.Get("filter").As<Napi::String>();
+  }
+  auto* worker = new HarnessWorker(env, px::js_webgpu_executor(env, info[1].As<Napi::Object>()), options);
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memcpyBandwidth", Napi::Function::New(env, MemcpyBandwidth));
   exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
+  exports.Set("runOpHarness", Napi::Function::New(env, RunOpHarness));
   return exports;
 }
 

@@ -3,7 +3,7 @@
 // progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
 import path from 'node:path';
 import { planWithEngine } from '../models/engine-check';
-import { assertFits, assessFit, checkModelFolder, FitError, isRandomWeightTestModel } from '../models/index';
+import { assertFits, assessFit, BUILT_IN_MODEL_NAME, checkModelFolder, FitError, isBuiltInSketchModel, isRandomWeightTestModel, TWELVE_B_ADVANTAGE } from '../models/index';
 import type { TaskConversation, TaskInfo } from '../prompts/task';
 import { GenerationError, type GenerationBackend } from '../service/generation-backend';
 import { DEFAULT_REMOTE_MODEL, RemoteBackend } from '../service/remote-backend';
@@ -132,6 +132,8 @@ export async function createBackend(values: Values, io: CliIo): Promise<ChosenBa
   const randomWeights = isRandomWeightTestModel(model);
   if (randomWeights) {
     io.stderr.write(`note: ${model} is a test model with random weights: the pipeline is real, its text is meaningless.\n`);
+  } else if (isBuiltInSketchModel(model) && !values.quiet) {
+    io.stderr.write(`note: answering with ${BUILT_IN_MODEL_NAME}. ${TWELVE_B_ADVANTAGE}\n`);
   }
   const backend = new WorkerClient({
     model,

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { WebGpuExecutor } from './webgpu/executor';
 
 /** Hyperparameters as the engine read them from params.json / config.json. */
 export interface ModelConfigInfo {
@@ -72,7 +73,7 @@ export interface VisionResult {
   layers?: Float32Array[];
 }
 
-/** Element type of the KV cache: f16 (default) and bf16 take half the memory of f32, q8_0 (32
+/** Element type of the KV cache: f16 (default; bf16 on CUDA) and bf16 take half the memory of f32, q8_0 (32
  * values per fp16 scale) 53% of f16's. */
 export type KvCacheType = 'f32' | 'f16' | 'bf16' | 'q8_0';
 
@@ -81,6 +82,8 @@ export interface LoadOptions {
   backend?: 'cpu' | 'cuda' | 'webgpu';
   /** GPU index for the cuda backend. */
   device?: number;
+  /** The webgpu backend's GPU side (src/engine/webgpu: createWebGpuExecutor); required with it. */
+  webgpu?: WebGpuExecutor;
   threads?: number;
   kvCache?: KvCacheType;
   /** Weight precision (default bf16); the first load at q8_0/q4_0 quantizes the checkpoint into a

@@ -4,7 +4,7 @@
 // GenerationBackend interface; the rest of the extension never knows which it got.
 // Nothing happens at activation: the model is looked up and the worker started on first use.
 import * as vscode from 'vscode';
-import { assertFits, assessFit, findModels, pickModel, type ModelCandidate } from '../models';
+import { assertFits, assessFit, BUILT_IN_MODEL_NAME, findModels, pickModel, TWELVE_B_ADVANTAGE, type ModelCandidate } from '../models';
 import type { GenerationBackend } from '../service/generation-backend';
 import { RemoteBackend } from '../service/remote-backend';
 import { WorkerClient } from '../service/worker-client';
@@ -20,6 +20,8 @@ export interface ModelIdentity {
   label: string;
   /** Everything that changes an answer: where, which weights, which precision. */
   key: string;
+  /** The small built-in sketch model: it was trained to answer charts as CSV only (chart-explainer.ts). */
+  builtIn: boolean;
 }
 
 export interface ActiveBackend {
@@ -55,6 +57,7 @@ export class BackendFactory implements vscode.Disposable {
   readonly onDidLoad = this.loadedEmitter.event;
   /** Requested backends whose fallback was already shown: a notification once per session each. */
   private readonly fallbacksShown = new Set<BackendSetting>();
+  private builtInShown = false;
 
   constructor(
     private readonly settings: Settings,
@@ -128,11 +131,24 @@ export class BackendFactory implements vscode.Disposable {
       throw err;
     }
     this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens, KV cache ${values.kvCache}, backend ${requested})`);
-    const name = model.repo ? model.repo.split('/').pop()! : model.dir.split(/[\\/]/).filter(Boolean).pop()!;
+    const builtIn = model.check.builtIn;
+    if (builtIn) this.offerLargerModel();
+    const name = builtIn ? 'built-in sketch model' : model.repo ? model.repo.split('/').pop()! : model.dir.split(/[\\/]/).filter(Boolean).pop()!;
     return {
       backend,
-      identity: { label: name, key: JSON.stringify(['local', model.dir, model.commit ?? '', fit.precision]) },
+      identity: { label: name, key: JSON.stringify(['local', model.dir, model.commit ?? '', fit.precision]), builtIn },
     };
+  }
+
+  /** Once per session: say that the small built-in model answers, and what Pixtral 12B would add. */
+  private offerLargerModel(): void {
+    if (this.builtInShown) return;
+    this.builtInShown = true;
+    const text = `Pixtral: no model of your own yet, so ${BUILT_IN_MODEL_NAME} answers. ${TWELVE_B_ADVANTAGE}`;
+    this.log.info(text);
+    void vscode.window.showInformationMessage(text, 'Download Model', 'Select Model').then((choice) => {
+      if (choice) void vscode.commands.executeCommand(choice === 'Download Model' ? COMMANDS.downloadModel : COMMANDS.selectModel);
+    });
   }
 
   private loaded(event: LoadedOn): void {
@@ -151,7 +167,7 @@ export class BackendFactory implements vscode.Disposable {
     this.log.info(`remote backend ${values.remoteModel} at ${values.remoteEndpoint}${apiKey ? '' : ' (no API key stored)'}`);
     return {
       backend: new RemoteBackend({ baseUrl: values.remoteEndpoint, model: values.remoteModel, apiKey }),
-      identity: { label: `${values.remoteModel} (remote)`, key: JSON.stringify(['remote', values.remoteEndpoint, values.remoteModel]) },
+      identity: { label: `${values.remoteModel} (remote)`, key: JSON.stringify(['remote', values.remoteEndpoint, values.remoteModel]), builtIn: false },
     };
   }
 
@@ -170,9 +186,10 @@ function configOf(values: PixtralSettings): string {
     : JSON.stringify([values.backend, values.modelFolder, values.contextLength]);
 }
 
-/** The model the settings name, or the first complete one found; a UserError says what to do. */
+/** The model the settings name, or the first complete one found, else the built-in sketch model;
+ * a UserError says what to do. */
 export async function findLocalModel(modelFolder: string): Promise<ModelCandidate> {
-  const candidates = await findModels({ settingDir: modelFolder || undefined });
+  const candidates = await findModels({ settingDir: modelFolder || undefined, includeEmbedded: true });
   const fixIt = [
     { title: 'Select Model', command: COMMANDS.selectModel },
     { title: 'Download Model', command: COMMANDS.downloadModel },

@@ -2,7 +2,7 @@
 // cancellable progress notification), "Switch Local/Remote Backend" and "Set Remote API Key".
 // Tokens and keys live in VS Code's SecretStorage, never in settings files.
 import * as vscode from 'vscode';
-import { downloadModel, findModels, HubError, KNOWN_CHECKPOINTS, type ModelCandidate } from '../models';
+import { BUILT_IN_MODEL_NAME, downloadModel, findModels, HubError, KNOWN_CHECKPOINTS, TWELVE_B_ADVANTAGE, type ModelCandidate } from '../models';
 import { formatBytes, formatDuration } from '../models/units';
 import { apiKeySecretName } from './backend-factory';
 import { COMMANDS } from './command-ids';
@@ -19,12 +19,12 @@ export class ModelCommands {
 
   async selectModel(): Promise<void> {
     const current = this.settings.current;
-    const candidates = await findModels({ settingDir: current.modelFolder || undefined });
+    const candidates = await findModels({ settingDir: current.modelFolder || undefined, includeEmbedded: true });
     type Item = vscode.QuickPickItem & { pick: () => Promise<string | undefined> };
     const items: Item[] = candidates.map((c) => ({
       label: `${c.check.ok ? '$(check)' : '$(warning)'} ${nameOf(c)}`,
       description: c.dir === current.modelFolder ? 'selected' : sourceLabel(c),
-      detail: c.check.ok ? `${c.dir} · ${formatBytes(c.check.weightBytes)}` : c.check.problems.join(' '),
+      detail: c.check.builtIn ? TWELVE_B_ADVANTAGE : c.check.ok ? `${c.dir} · ${formatBytes(c.check.weightBytes)}` : c.check.problems.join(' '),
       pick: async () => c.dir,
     }));
     items.push(
@@ -150,5 +150,6 @@ function nameOf(c: ModelCandidate): string {
 }
 
 function sourceLabel(c: ModelCandidate): string {
-  return c.source === 'setting' ? 'from settings' : c.source === 'hf-cache' ? 'Hugging Face cache' : 'Pixtral storage';
+  if (c.check.builtIn) return `${BUILT_IN_MODEL_NAME}, used when no other model is found`;
+  return c.source === 'setting' ? 'from settings' : c.source === 'hf-cache' ? 'Hugging Face cache' : c.source === 'embedded' ? 'built in' : 'Pixtral storage';
 }

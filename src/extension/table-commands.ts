@@ -1,8 +1,11 @@
 // "Chart → Data Table" and "Table Screenshot → HTML/Markdown": one image in, the transcription
 // streamed into a new editor in the chosen format (src/prompts/chart-to-table.ts, table-transcribe.ts).
+// The small built-in sketch model writes charts as CSV only: a Markdown table is made from its CSV.
 import * as vscode from 'vscode';
 import { chartToTable, tableTranscribe, type TaskConversation, type TaskInfo } from '../prompts';
+import { csvRows, markdownTable } from '../service/chart-csv';
 import { samplingFor, toGenerationRequest } from '../service/task-request';
+import type { BackendFactory } from './backend-factory';
 import type { GenerationRequest, ImageRef } from '../worker/protocol';
 import { EditorStream } from './editor-stream';
 import type { GenerationRunner } from './generation-runner';
@@ -24,6 +27,7 @@ export class TableCommands {
   constructor(
     private readonly runner: GenerationRunner,
     private readonly settings: Settings,
+    private readonly backends: BackendFactory,
   ) {}
 
   async chartToTable(uri: vscode.Uri): Promise<void> {
@@ -46,6 +50,17 @@ export class TableCommands {
     if (!choice) return;
     const image = { data: await readImageFile(uri) };
     const settings = this.settings.current;
+    if (task === chartToTable && choice.format === 'markdown' && (await this.backends.identity()).builtIn) {
+      const request = toGenerationRequest(chartToTable.build({ image, format: 'csv' }), samplingFor(task, settings), settings.imageTokenBudget);
+      const editor = await EditorStream.open('markdown');
+      try {
+        const result = await this.runner.run({ title, request, onText: () => undefined });
+        editor.push(`${markdownTable(csvRows(result.text))}\n`);
+      } finally {
+        await editor.finish();
+      }
+      return;
+    }
     const request = toGenerationRequest(task.build({ image, format: choice.format }), samplingFor(task, settings), settings.imageTokenBudget);
     await this.stream(title, request, choice.language);
   }

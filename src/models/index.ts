@@ -14,7 +14,7 @@
 export { KNOWN_CHECKPOINTS, PIXTRAL_HF_REPO, PIXTRAL_MISTRAL_REPO, type Layout } from './catalog';
 export { IntegrityError, type TransferTuning } from './download';
 export { DiskSpaceError, downloadModel, fetchTekken, type DownloadModelOptions, type DownloadModelResult, type DownloadOptions } from './download-model';
-export { embeddedModelDir, isRandomWeightTestModel } from './embedded';
+export { BUILT_IN_MODEL_NAME, embeddedModelDir, isBuiltInSketchModel, isRandomWeightTestModel, TWELVE_B_ADVANTAGE } from './embedded';
 export { modelEnv, type ModelEnv } from './env';
 export { ModelError } from './errors';
 export { chooseModelDir, findModels, pickModel, type ModelCandidate, type ModelSource } from './find';

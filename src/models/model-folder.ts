@@ -7,7 +7,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TEKKEN_FILE, TEKKEN_SOURCE_REPO, type Layout } from './catalog';
 import { dimsFromHfConfig, dimsFromParams, type ModelDims } from './model-config';
-import { isRandomWeightTestModel } from './embedded';
+import { isBuiltInSketchModel, isRandomWeightTestModel } from './embedded';
 
 export interface FolderCheck {
   dir: string;
@@ -24,6 +24,8 @@ export interface FolderCheck {
   dims: ModelDims | undefined;
   /** A fixture folder with random weights (see embedded.ts): loadable, but its text means nothing. */
   randomWeights: boolean;
+  /** The small built-in sketch model shipped with Pixtral (see embedded.ts). */
+  builtIn: boolean;
 }
 
 const MAX_HEADER = 100 << 20; // safetensors headers are a few MB at most
@@ -88,6 +90,7 @@ export async function checkModelFolder(dir: string): Promise<FolderCheck> {
     weightBytes: 0,
     dims: undefined,
     randomWeights: isRandomWeightTestModel(dir),
+    builtIn: isBuiltInSketchModel(dir),
   };
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) {

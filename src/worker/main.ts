@@ -5,6 +5,7 @@
 // Requests run one after another; `cancel` and `stats` are answered at once, even mid-generation.
 import path from 'node:path';
 import { loadNative, type ModelInfo, type NativeEngine } from '../engine/native';
+import { createWebGpuExecutor, type WebGpuExecutor } from '../engine/webgpu/executor';
 import { engineFailure, RequestFailure, runGeneration, type ModelSession } from './generation';
 import {
   checkMessage,
@@ -20,6 +21,8 @@ import {
 import { TekkenTokenizer } from './tokenizer';
 
 let session: ModelSession | undefined;
+/** The GPU work of a model loaded on the webgpu backend; released with the model. */
+let webgpu: WebGpuExecutor | undefined;
 /** Folder and options of the loaded model, to make a repeated `load` a no-op. */
 let sessionKey = '';
 let requestsServed = 0;
@@ -121,7 +124,20 @@ const TRIED_BEFORE_CPU: Record<NonNullable<LoadOptions['backend']>, EngineBacken
 
 async function loadOnBackend(engine: NativeEngine, dir: string, options: LoadOptions): Promise<{ info: ModelInfo; backendFallback?: string }> {
   const requested = options.backend ?? 'auto';
-  const load = (backend: EngineBackendName) => engine.load(dir, { backend, contextLength: options.contextLength, threads: options.threads, kvCache: options.kvCache });
+  const load = async (backend: EngineBackendName) => {
+    const engineOptions = { backend, contextLength: options.contextLength, threads: options.threads, kvCache: options.kvCache };
+    if (backend !== 'webgpu') return engine.load(dir, engineOptions);
+    // A software adapter is slower than the CPU: only for webgpu by name with PIXTRAL_WEBGPU_SOFTWARE=1 (tests).
+    const executor = await createWebGpuExecutor({ allowSoftwareAdapter: requested === 'webgpu' && process.env.PIXTRAL_WEBGPU_SOFTWARE === '1' });
+    try {
+      const info = await engine.load(dir, { ...engineOptions, webgpu: executor });
+      webgpu = executor;
+      return info;
+    } catch (err) {
+      executor.destroy();
+      throw err;
+    }
+  };
   let refusal: Error | undefined;
   for (const backend of TRIED_BEFORE_CPU[requested]) {
     try {
@@ -164,6 +180,8 @@ function cancel(target: number): void {
 function unload(): void {
   if (!session) return;
   session.engine.unload();
+  webgpu?.destroy();
+  webgpu = undefined;
   session.tokenizer.dispose();
   session = undefined;
   sessionKey = '';

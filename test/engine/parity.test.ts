@@ -1,12 +1,15 @@
 // Parity with the reference (transformers 4.46.3, float32): walks manifest.json of the fixture
 // folder generically and checks every model case from both weight layouts with the manifest's
 // fp32 tolerances (fp32 KV cache), and again with 16-bit KV caches against the manifest's
-// bf16_engine tolerances where the case has them. Prints the worst error per case and output.
+// bf16_engine tolerances where the case has them. Prints the worst error per case and output. The
+// WebGPU backend runs the fp32 set too, on the software adapter (Mesa llvmpipe) CI has.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadNative, type ImageInput, type NativeEngine } from '../../src/engine/native';
-import { compareArrays, type FixtureCase, fixtureDir, float32, int32, loadManifest } from '../support/fixtures';
+import { loadNative, type NativeEngine } from '../../src/engine/native';
+import { createWebGpuExecutor, type WebGpuExecutor } from '../../src/engine/webgpu/executor';
+import { caseImages, compareArrays, fixtureDir, float32, int32, loadManifest } from '../support/fixtures';
+import { requires } from '../support/requirements';
 
 const manifest = loadManifest();
 const native = loadNative();
@@ -17,18 +20,10 @@ const runs = [
   { layout: 'hf', kvCache: 'f32', tolerance: 'fp32_engine' },
   { layout: 'mistral', kvCache: 'f16', tolerance: 'bf16_engine' },
   { layout: 'mistral', kvCache: 'bf16', tolerance: 'bf16_engine' },
+  { layout: 'mistral', kvCache: 'f32', tolerance: 'fp32_engine', backend: 'webgpu' },
 ] as const;
+const mesa = requires('mesa-egl');
 
-/** Inputs named pixel_values or pixel_values_<k>, in index order, as engine images. */
-function images(c: FixtureCase): ImageInput[] {
-  return Object.keys(c.inputs)
-    .filter((n) => /^pixel_values(_\d+)?$/.test(n))
-    .sort((a, b) => Number(a.split('_')[2] ?? 0) - Number(b.split('_')[2] ?? 0))
-    .map((n) => {
-      const [, height, width] = c.inputs[n].shape;
-      return { pixels: float32(c.inputs[n]), height, width };
-    });
-}
 
 function report(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol = 0) {
   const r = compareArrays(got, ref, atol, rtol);
@@ -70,16 +65,24 @@ function assertRankedIds(label: string, got: number[], refIds: ArrayLike<number>
 
 for (const run of runs) {
   const dir = layoutDir(run.layout);
-  describe(`parity (${run.layout} layout: ${path.relative(fixtureDir, dir) || '.'}, ${run.kvCache} KV cache, ${run.tolerance} tolerances)`, () => {
+  const webgpu = 'backend' in run;
+  const on = webgpu ? ', on webgpu' : '';
+  describe(`parity (${run.layout} layout: ${path.relative(fixtureDir, dir) || '.'}, ${run.kvCache} KV cache, ${run.tolerance} tolerances${on})`, webgpu ? mesa.options : {}, () => {
     let engine: NativeEngine;
+    let executor: WebGpuExecutor | undefined;
     let V = 0;
     before(async () => {
       engine = new native.Engine();
-      const info = await engine.load(dir, { contextLength: 1024, kvCache: run.kvCache });
+      if (webgpu && mesa.met()) executor = await createWebGpuExecutor({ allowSoftwareAdapter: true });
+      const info = await engine.load(dir, { contextLength: 1024, kvCache: run.kvCache, ...(executor && { backend: 'webgpu', webgpu: executor }) });
+      if (executor) assert.equal(engine.backend, executor.name);
       assert.equal(info.layout, run.layout);
       V = info.config.vocabSize;
     });
-    after(() => engine.unload());
+    after(() => {
+      engine.unload();
+      executor?.destroy();
+    });
 
     for (const [name, c] of Object.entries(manifest.cases)) {
       if (name.startsWith('preprocess_')) continue; // image preprocessing: test/service/preprocess.test.ts
@@ -93,7 +96,7 @@ for (const run of runs) {
       if (run.kvCache !== 'f32' && !c.inputs.input_ids) continue; // no KV cache involved: checked by the f32 runs
       if (name.startsWith('vision_')) {
         test(name, async () => {
-          const imgs = images(c);
+          const imgs = caseImages(c);
           const info = native.inspectModel(dir).config.vision!;
           // Our positions must be the reference's: row * (image_size / patch) + col, per image.
           if (c.inputs.position_ids) {
@@ -151,7 +154,7 @@ for (const run of runs) {
           const ids = int32(c.inputs.input_ids);
           const refIds = int32(c.outputs.generated_ids);
           const margins = float32(c.outputs.step_top2_margin);
-          await engine.prefill(ids, { images: images(c), reserve: refIds.length });
+          await engine.prefill(ids, { images: caseImages(c), reserve: refIds.length });
           const steps: { id: number; logits: Float32Array }[] = [];
           const result = await engine.generate(
             { maxTokens: refIds.length, temperature: 0, stopIds: [], returnLogits: true },
@@ -187,7 +190,7 @@ for (const run of runs) {
           engine.reset();
           const ids = int32(c.inputs.input_ids);
           const T = ids.length;
-          const logits = await engine.prefill(ids, { images: images(c), logits: 'all' });
+          const logits = await engine.prefill(ids, { images: caseImages(c), logits: 'all' });
           assert.equal(logits.length, T * V);
           const row = (t: number) => logits.subarray(t * V, (t + 1) * V);
           const atol = tol.atol!;

@@ -83,6 +83,17 @@ export function int32(info: FixtureArrayInfo): Int32Array {
   return a;
 }
 
+/** A case's inputs named pixel_values or pixel_values_<k>, in index order, as engine images. */
+export function caseImages(c: FixtureCase): { pixels: Float32Array; height: number; width: number }[] {
+  return Object.keys(c.inputs)
+    .filter((n) => /^pixel_values(_\d+)?$/.test(n))
+    .sort((a, b) => Number(a.split('_')[2] ?? 0) - Number(b.split('_')[2] ?? 0))
+    .map((n) => {
+      const [, height, width] = c.inputs[n].shape;
+      return { pixels: float32(c.inputs[n]), height, width };
+    });
+}
+
 /** The JSON objects among a case's notes (e.g. {"hf_grid_hw": [11, 16], ...}), merged. */
 export function jsonNotes(fixtureCase: FixtureCase): Record<string, unknown> {
   const merged: Record<string, unknown> = {};

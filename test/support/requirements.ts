@@ -6,6 +6,7 @@
 //   const browser = requires('chromium');
 //   before(async () => { if (!browser.met()) return; ... });   // or first thing in a test body
 //   test('...', browser.options, async () => { ... });
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -13,8 +14,10 @@ interface Tool {
   name: string;
   /** Looked up on PATH... */
   program?: string;
-  /** ...or a file relative to the repository root. */
+  /** ...or a file relative to the repository root... */
   file?: string;
+  /** ...or a shared library the dynamic loader knows (ldconfig -p). */
+  library?: string;
   debian: string[];
   for: string;
 }
@@ -48,10 +51,19 @@ function tool(name: string): Tool {
   return found;
 }
 
-/** Where a required tool is installed (a program's full path, or the file), or undefined. */
+/** Full path of a shared library in the dynamic loader's cache, or undefined. */
+function inLoaderCache(library: string): string | undefined {
+  const ldconfig = onPath('ldconfig') ?? ['/sbin/ldconfig', '/usr/sbin/ldconfig'].find((p) => existsSync(p));
+  if (!ldconfig) return undefined;
+  const listing = spawnSync(ldconfig, ['-p'], { encoding: 'utf8' }).stdout ?? '';
+  return listing.split('\n').find((line) => line.trim().startsWith(`${library} `))?.split(' => ')[1]?.trim();
+}
+
+/** Where a required tool is installed (a program's or library's full path, or the file), or undefined. */
 export function locate(name: string): string | undefined {
   const t = tool(name);
   if (t.program) return onPath(t.program);
+  if (t.library) return inLoaderCache(t.library);
   const file = path.join(ROOT, t.file!);
   return existsSync(file) ? file : undefined;
 }

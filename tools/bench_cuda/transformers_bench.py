@@ -151,6 +151,15 @@ def last_logits(model, torch, ids, pixels=None):
     return out.logits[0, -1].float()
 
 
+def image_features(model, pv, sizes):
+    """The vision tower and the projector (get_image_features' keywords moved between versions)."""
+    try:
+        return model.get_image_features(pixel_values=pv, image_sizes=sizes, vision_feature_layer=-1,
+                                        vision_feature_select_strategy="full")
+    except TypeError:
+        return model.get_image_features(pixel_values=pv, image_sizes=sizes)
+
+
 def bench(model, torch, pixels, image_ids, ids_16k, tokens):
     res = {"torch": torch.__version__}
     import transformers
@@ -163,7 +172,7 @@ def bench(model, torch, pixels, image_ids, ids_16k, tokens):
         for r in range(6):
             sync()
             t = time.perf_counter()
-            model.get_image_features(pixel_values=pv, image_sizes=sizes, vision_feature_layer=-1, vision_feature_select_strategy="full")
+            image_features(model, pv, sizes)
             sync()
             if r:
                 vit.append((time.perf_counter() - t) * 1e3)

@@ -41,6 +41,7 @@ class Record:
     grid_h: int
     grid_w: int
     image_bytes: int
+    image_codec: str = "zlib"  # encode.ts: zlib-deflated RGB; pack_for_gpu.py: "webp"
 
     @property
     def tokens(self) -> int:
@@ -63,32 +64,69 @@ def read_split(folder: str) -> list[Record]:
                 continue
             j = json.loads(line)
             records.append(Record(j["id"], j["task"], j.get("style"), os.path.join(folder, j["shard"]), j["offset"],
-                                  j["promptLength"], j["targetLength"], j["prefixLength"], j["gridH"], j["gridW"], j["imageBytes"]))
+                                  j["promptLength"], j["targetLength"], j["prefixLength"], j["gridH"], j["gridW"], j["imageBytes"],
+                                  j.get("imageCodec", "zlib")))
     return records
 
 
 class ShardReader:
-    """Reads records from memory-mapped shard files."""
+    """Reads records from memory-mapped shard files. With keep=True the decoded ids and pixels stay in
+    memory (a GPU run decodes every example once, in parallel, instead of once per epoch)."""
 
-    def __init__(self):
+    def __init__(self, keep: bool = False, device: str = "cpu"):
+        self.device = device  # where pixels are normalised (a GPU run does it there)
         self.maps: dict[str, np.memmap] = {}
+        self.kept: dict[str, tuple[np.ndarray, np.ndarray]] | None = {} if keep else None
 
-    def load(self, r: Record) -> Example:
+    def raw(self, r: Record) -> tuple[np.ndarray, np.ndarray]:
+        """-> ids [Tp + Tt] int64, rgb [H, W, 3] uint8."""
+        if self.kept is not None and r.id in self.kept:
+            return self.kept[r.id]
         m = self.maps.get(r.path)
         if m is None:
             m = self.maps[r.path] = np.memmap(r.path, dtype=np.uint8, mode="r")
         n_ids = r.prompt_length + r.target_length
         ids = np.frombuffer(m[r.offset:r.offset + 2 * n_ids].tobytes(), dtype="<u2").astype(np.int64)
         start = r.offset + 2 * n_ids
-        rgb = np.frombuffer(zlib.decompress(m[start:start + r.image_bytes].tobytes()), dtype=np.uint8)
+        rgb = decode_image(m[start:start + r.image_bytes].tobytes(), r.image_codec)
         rgb = rgb.reshape(r.grid_h * PATCH, r.grid_w * PATCH, 3)
-        return Example(ids[:r.prompt_length], ids[r.prompt_length:], normalise(rgb), r)
+        if self.kept is not None:
+            self.kept[r.id] = (ids, rgb)
+        return ids, rgb
+
+    def preload(self, records: list[Record], workers: int) -> None:
+        """Decodes every record into memory with a process pool (keep=True only)."""
+        from concurrent.futures import ProcessPoolExecutor
+        todo = [r for r in records if r.id not in self.kept]
+        with ProcessPoolExecutor(workers) as pool:
+            for r, raw in zip(todo, pool.map(_decode_record, todo, chunksize=64)):
+                self.kept[r.id] = raw
+
+    def load(self, r: Record) -> Example:
+        ids, rgb = self.raw(r)
+        return Example(ids[:r.prompt_length], ids[r.prompt_length:], normalise(rgb, self.device), r)
 
 
-def normalise(rgb: np.ndarray) -> torch.Tensor:
-    """[H, W, 3] uint8 -> [3, H, W] float32, (x/255 − mean)/std per channel."""
-    x = (rgb.astype(np.float32) / 255.0 - CLIP_MEAN) / CLIP_STD
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+def _decode_record(r: Record) -> tuple[np.ndarray, np.ndarray]:
+    return ShardReader().raw(r)
+
+
+def decode_image(data: bytes, codec: str) -> np.ndarray:
+    if codec == "zlib":
+        return np.frombuffer(zlib.decompress(data), dtype=np.uint8)
+    if codec == "webp":
+        import io
+        from PIL import Image
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    raise ValueError(f"unknown image codec {codec!r}")
+
+
+def normalise(rgb: np.ndarray, device: str = "cpu") -> torch.Tensor:
+    """[H, W, 3] uint8 -> [3, H, W] float32 on device, (x/255 − mean)/std per channel."""
+    x = torch.from_numpy(np.array(rgb, dtype=np.uint8)).to(device).float()  # a writable copy
+    mean = torch.from_numpy(CLIP_MEAN).to(device)
+    std = torch.from_numpy(CLIP_STD).to(device)
+    return ((x / 255.0 - mean) / std).permute(2, 0, 1).contiguous()
 
 
 def in_epoch(r: Record, epoch: int, task_weights: dict[str, float] | None) -> bool:
@@ -100,13 +138,16 @@ def in_epoch(r: Record, epoch: int, task_weights: dict[str, float] | None) -> bo
 
 def plan_batches(records: list[Record], seed: int, max_tokens: int, max_rows: int) -> list[list[str]]:
     """Batches of example ids: one prompt prefix per batch, similar lengths, at most max_tokens
-    (rows × longest row) and max_rows rows; then the batches in a seeded random order."""
+    (rows × longest row) and max_rows rows. Each prompt's batches in a seeded random order, and the
+    prompts' sequences spread evenly into one another, so that consecutive batches (the micro-batches
+    of one optimiser step) mix the tasks instead of pulling the model one task at a time."""
     rng = random.Random(seed)
     groups: dict[tuple, list[Record]] = {}
     for r in records:
         groups.setdefault((r.task == "chart", r.prefix_length), []).append(r)
-    batches = []
+    per_group = []
     for key in sorted(groups):
+        batches = []
         rs = groups[key]
         rng.shuffle(rs)  # ties in length fall in a different order every time
         rs.sort(key=lambda r: r.tokens)
@@ -119,8 +160,11 @@ def plan_batches(records: list[Record], seed: int, max_tokens: int, max_rows: in
             batch.append(r)
         if batch:
             batches.append([b.id for b in batch])
-    rng.shuffle(batches)
-    return batches
+        rng.shuffle(batches)
+        per_group.append(batches)
+    # Merge: batch i of a group of n sits at fraction (i + 0.5)/n of the run (ties: group order).
+    placed = [((i + 0.5) / len(bs), g, b) for g, bs in enumerate(per_group) for i, b in enumerate(bs)]
+    return [b for _, _, b in sorted(placed, key=lambda t: (t[0], t[1]))]
 
 
 @dataclass

@@ -162,6 +162,10 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
     writes a zero-filled gradient of the whole key tensor per chunk.)"""
     B, Tk, K, hd = k.shape
     H = q.shape[2]
+    if q.is_cuda:  # fused kernels there: no [B, H, Tq, Tk] tensor in memory
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                             attn_mask=mask, enable_gqa=H != K)
+        return out.transpose(1, 2)
     if H != K:  # each kv head serves its group of query heads (a view plus one copy)
         k = k[:, :, :, None, :].expand(B, Tk, K, H // K, hd).reshape(B, Tk, H, hd)
         v = v[:, :, :, None, :].expand(B, Tk, K, H // K, hd).reshape(B, Tk, H, hd)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -44,8 +45,9 @@ def parse_args(argv=None):
     ap.add_argument("--steps", type=int, default=4000, help="optimiser steps; the learning rate decays over the last --decay-steps")
     ap.add_argument("--batch-tokens", type=int, default=9000, help="tokens per micro-batch (rows x longest row)")
     ap.add_argument("--max-rows", type=int, default=12, help="rows per micro-batch at most")
-    ap.add_argument("--accum", type=int, default=3, help="micro-batches per optimiser step")
+    ap.add_argument("--accum", type=int, default=2, help="micro-batches per optimiser step (each weighs the same)")
     ap.add_argument("--replan-every", type=int, default=50, help="steps between looks for newly encoded examples")
+    ap.add_argument("--replan", action="store_true", help="on resume, plan the epoch's remaining examples afresh (after changing batch flags)")
     ap.add_argument("--task-weights", default="chart=0.5",
                     help="chance that an example of a task is in an epoch, e.g. chart=0.5: charts cost most of a page's "
                          "compute (the image) for a tenth of its target tokens")
@@ -57,6 +59,11 @@ def parse_args(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="autocast dtype of matmuls")
+    ap.add_argument("--minutes", type=float, default=0.0,
+                    help="wall-clock budget of this run (0: none): training stops when it is spent, and the learning "
+                         "rate decays over its last --decay-share instead of over --decay-steps")
+    ap.add_argument("--decay-share", type=float, default=0.25)
+    ap.add_argument("--preload", type=int, default=0, help="decode every example into memory first, with N processes (0: read as needed)")
     ap.add_argument("--save-minutes", type=float, default=15.0)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--eval-examples", type=int, default=24)
@@ -91,12 +98,17 @@ def optimizer_for(model: Pixtral, args) -> torch.optim.Optimizer:
                              **({"fused": True} if args.device.startswith("cuda") else {}))
 
 
-def lr_at(step: int, args) -> float:
+def lr_at(step: int, args, elapsed: float = 0.0) -> float:
     """Warmup, then constant, then a linear decay over the last decay_steps (warmup-stable-decay).
     An open-ended CPU run keeps the constant rate and needs no horizon: resuming with
     --steps <current + decay_steps> turns it into the final decay whenever the model is wanted."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
+    if args.minutes:  # a timed run: its horizon is the clock, not a step count
+        left_share = 1 - elapsed / (args.minutes * 60)
+        if left_share >= args.decay_share:
+            return args.lr
+        return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * max(0.0, left_share) / args.decay_share)
     left = args.steps - step
     if left >= args.decay_steps:
         return args.lr
@@ -128,7 +140,7 @@ class Run:
         self.args = args
         self.margs = model_args(args.config, args.tekken)
         torch.manual_seed(args.seed)
-        self.model = Pixtral(self.margs).to(args.device)
+        self.model = Pixtral(self.margs)  # initialised on the CPU: seeded the same on every device
         self.model.init_weights(torch.Generator().manual_seed(args.seed))
         self.model.to(args.device)
         self.opt = optimizer_for(self.model, args)
@@ -141,7 +153,7 @@ class Run:
         self.examples_seen = 0
         self.target_tokens_seen = 0
         self.train_seconds = 0.0
-        self.reader = ShardReader()
+        self.reader = ShardReader(keep=args.preload > 0, device=args.device)
         self.records = {}
 
     @property
@@ -267,6 +279,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     run = Run(args)
     resumed = run.restore()
+    if resumed and args.replan:
+        run.replan()
     counts = parameter_counts(run.model)
     log(args.out, f"{'resumed at step ' + str(run.step) if resumed else 'new run'}; params {counts}; args {vars(args)}")
     eval_records = read_split(os.path.join(args.data, args.eval_split))[: args.eval_examples] if args.eval_split else []
@@ -277,27 +291,39 @@ def main(argv=None) -> int:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
-    last_save = time.time()
+    if args.preload:
+        t0 = time.time()
+        run.refresh_records()
+        run.reader.preload(list(run.records.values()), args.preload)
+        log(args.out, f"decoded {len(run.records)} examples in {time.time() - t0:.1f} s")
+    last_save = started = time.time()
     run.model.train()
     while run.step < args.steps and not stop["now"]:
         t0 = time.time()
+        if args.minutes and t0 - started > args.minutes * 60:
+            break
         batches = [run.next_batch() for _ in range(args.accum)]
         total = sum(b.target_tokens for b in batches)
-        lr = lr_at(run.step, args)
+        # Every micro-batch weighs the same (its mean over its target tokens): a chart batch has a
+        # tenth of a page batch's target tokens, and per-token weighting would all but ignore it.
+        lr = lr_at(run.step, args, t0 - started)
         for g in run.opt.param_groups:
             g["lr"] = lr
         per_task: dict[str, list[float]] = {}
         loss_sum = 0.0
         for b in batches:
             loss, tasks = batch_loss(run.model, b, args.device, args.precision)
-            (loss / total).backward()
+            (loss / (b.target_tokens * len(batches))).backward()
             loss_sum += float(loss.detach())
             for task, (s, n) in tasks.items():
                 acc = per_task.setdefault(task, [0.0, 0])
                 acc[0] += s
                 acc[1] += n
         grad_norm = float(torch.nn.utils.clip_grad_norm_(run.model.parameters(), 1.0))
-        run.opt.step()
+        if math.isfinite(grad_norm):
+            run.opt.step()
+        else:  # one bad batch must not poison the weights (bf16 overflow): skip its update
+            log(args.out, f"step {run.step + 1}: non-finite gradient, update skipped")
         run.opt.zero_grad(set_to_none=True)
         run.step += 1
         dt = time.time() - t0

@@ -1,8 +1,12 @@
 // "Explain this chart": streams the explanation of a chart image (src/prompts/chart-explain.ts)
 // into a Markdown document beside the editor, and caches it (explanation-cache.ts) so that the
 // same chart, model and settings answer instantly the next time, in the hover itself.
+// The small built-in sketch model was trained to read charts as CSV only (chart-to-table.ts): with
+// it, the explanation is its data as a table with a one-line summary of the extremes.
 import * as vscode from 'vscode';
-import { chartExplain } from '../../prompts';
+import { BUILT_IN_MODEL_NAME } from '../../models';
+import { chartExplain, chartToTable } from '../../prompts';
+import { csvRows, extremesSummary, markdownTable } from '../../service/chart-csv';
 import { samplingFor, toGenerationRequest } from '../../service/task-request';
 import type { BackendFactory } from '../backend-factory';
 import { EditorStream } from '../editor-stream';
@@ -22,7 +26,8 @@ export class ChartExplainer {
   /** The cache key of this image under the current model and settings. */
   async keyOf(image: Uint8Array): Promise<string> {
     const identity = await this.backends.identity();
-    return explanationKey({ image, model: identity.key, prompt: chartExplain, tokenBudget: this.settings.current.hoverTokenBudget });
+    const prompt = identity.builtIn ? chartToTable : chartExplain;
+    return explanationKey({ image, model: identity.key, prompt, tokenBudget: this.settings.current.hoverTokenBudget });
   }
 
   /** The cached explanation, if this chart was explained with the current model and settings. */
@@ -49,10 +54,33 @@ export class ChartExplainer {
       return;
     }
     const settings = this.settings.current;
+    if ((await this.backends.identity()).builtIn) {
+      // The CSV is short: show the table once it is complete rather than streaming raw fields.
+      const request = toGenerationRequest(chartToTable.build({ image: { data: image }, format: 'csv' }), samplingFor(chartToTable, settings), settings.hoverTokenBudget);
+      const result = await this.runner.run({ title: `Reading the data of ${name}`, request, onText: () => undefined });
+      const text = builtInExplanation(result.text);
+      editor.push(text);
+      await editor.finish();
+      if (result.stopReason !== 'cancelled' && result.text.trim()) await this.cache.set(key, text);
+      return;
+    }
     const request = toGenerationRequest(chartExplain.build({ image: { data: image } }), samplingFor(chartExplain, settings), settings.hoverTokenBudget);
     const result = await this.runner.run({ title: `Explaining ${name}`, request, onText: (text) => editor.push(text) });
     await editor.finish();
     // A stopped answer is incomplete: keep it on screen, never in the cache.
     if (result.stopReason !== 'cancelled' && result.text.trim()) await this.cache.set(key, result.text);
   }
+}
+
+/** The built-in model's CSV as an explanation: a one-line summary, then the table. */
+export function builtInExplanation(csv: string): string {
+  const rows = csvRows(csv);
+  return [
+    extremesSummary(rows),
+    '',
+    markdownTable(rows),
+    '',
+    `_Data read by ${BUILT_IN_MODEL_NAME}; Pixtral 12B explains charts in prose (Pixtral: Download Model)._`,
+    '',
+  ].join('\n');
 }

@@ -1,6 +1,6 @@
 // `pixtral models list`: every model the other commands could use, in the order they are tried,
 // the built-in one last, with whether each can load; `*` marks the one they use now.
-import { modelEnv, type ModelCandidate, type ModelSource } from '../../../models/index';
+import { BUILT_IN_MODEL_NAME, modelEnv, type ModelCandidate, type ModelSource } from '../../../models/index';
 import { formatBytes } from '../../../models/units';
 import { NO_OPERANDS, type CliCommand } from '../../command';
 import { listModels } from '../../model-choice';
@@ -12,7 +12,8 @@ function describe(c: ModelCandidate): string {
   const size = c.check.weightBytes > 0 ? `, ${formatBytes(c.check.weightBytes)}` : '';
   const layout = c.check.layout ? `${c.check.layout === 'mistral' ? 'Mistral' : 'transformers'} layout` : 'no model';
   const random = c.check.randomWeights ? ', random weights: its text is meaningless' : '';
-  return `${name}  [${SOURCE_LABELS[c.source]}] ${layout}${size}${random}`;
+  const builtIn = c.check.builtIn ? `, ${BUILT_IN_MODEL_NAME}` : '';
+  return `${name}  [${SOURCE_LABELS[c.source]}] ${layout}${size}${random}${builtIn}`;
 }
 
 export const listCommand: CliCommand = {
