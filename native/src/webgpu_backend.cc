@@ -12,7 +12,8 @@ namespace {
 static_assert(static_cast<int>(Op::MatMul) == 0 && static_cast<int>(Op::CancelPoint) == 11,
               "Op values changed: update src/engine/webgpu/graph.ts");
 static_assert(static_cast<int>(DType::F32) == 0 && static_cast<int>(DType::F16) == 1 &&
-                  static_cast<int>(DType::BF16) == 2 && static_cast<int>(DType::I32) == 3,
+                  static_cast<int>(DType::BF16) == 2 && static_cast<int>(DType::I32) == 3 &&
+                  static_cast<int>(DType::Q8_0) == 4 && static_cast<int>(DType::Q4_0) == 5,
               "DType values changed: update src/engine/webgpu/graph.ts");
 
 // Weights go up in pieces of this size, so the JS side never holds a whole 1.3 GB tensor at once.
@@ -48,6 +49,8 @@ DType weight_dtype(const TensorView& t) {
     case FileDType::BF16: return DType::BF16;
     case FileDType::F16: return DType::F16;
     case FileDType::F32: return DType::F32;
+    case FileDType::Q8_0: return DType::Q8_0;
+    case FileDType::Q4_0: return DType::Q4_0;
     default:
       throw EngineError(ErrorKind::BadWeights, "tensor " + t.name + " in " + t.file + " has dtype " +
                                                    file_dtype_name(t.dtype) + ", which no webgpu kernel reads");
@@ -59,9 +62,6 @@ void push_tensor(std::vector<double>& out, const Tensor& t) {
     out.insert(out.end(), {0, 0, 0, 0, 0});
     return;
   }
-  if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16 && t.dtype != DType::I32)
-    throw EngineError(ErrorKind::Unsupported, std::string("the webgpu backend has no kernels for ") + dtype_name(t.dtype) +
-                                                  " tensors yet");
   out.insert(out.end(), {static_cast<double>(buffer_id(t)), static_cast<double>(t.offset),
                          static_cast<double>(static_cast<int>(t.dtype)), static_cast<double>(t.rows),
                          static_cast<double>(t.cols)});

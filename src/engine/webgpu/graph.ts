@@ -6,11 +6,17 @@
 export const OPS = ['matmul', 'rmsnorm', 'rope', 'attention', 'silu_mul', 'gelu', 'embed', 'set_rows', 'copy', 'sample', 'add_i32', 'cancel_point'] as const;
 export type OpName = (typeof OPS)[number];
 
-export const DTYPES = ['f32', 'f16', 'bf16', 'i32'] as const;
+export const DTYPES = ['f32', 'f16', 'bf16', 'i32', 'q8_0', 'q4_0'] as const;
 export type DType = (typeof DTYPES)[number];
 
-/** Bytes per element. */
-export const dtypeBytes = (t: DType): number => (t === 'f16' || t === 'bf16' ? 2 : 4);
+/** Block types (tensor.h): 32 values share an f16 scale; q8_0 blocks are 34 bytes, q4_0 18. */
+export const BLOCK = 32;
+export const blockBytes = (t: DType): number => (t === 'q8_0' ? 34 : t === 'q4_0' ? 18 : 0);
+export const isBlock = (t: DType): boolean => blockBytes(t) > 0;
+
+/** The unit a kernel addresses an operand in: bytes of one element, or 1 (a byte) for block types,
+ *  whose blocks start on any even byte. */
+export const dtypeBytes = (t: DType): number => (isBlock(t) ? 1 : t === 'f16' || t === 'bf16' ? 2 : 4);
 
 /** A [rows, cols] row-major view `offset` bytes into executor buffer `buffer`. */
 export interface TensorRef {
@@ -21,7 +27,7 @@ export interface TensorRef {
   cols: number;
 }
 
-export const rowBytes = (t: TensorRef): number => t.cols * dtypeBytes(t.dtype);
+export const rowBytes = (t: TensorRef): number => (isBlock(t.dtype) ? (t.cols / BLOCK) * blockBytes(t.dtype) : t.cols * dtypeBytes(t.dtype));
 
 export interface GraphNode {
   op: OpName;

@@ -4,15 +4,15 @@
 // Operands too large for one binding are split by rows where the op allows (matmul weights, embed
 // tables); scratch the kernels need (attention's split partials, the sampler's weights) is
 // created here and released with the program.
-import type { GraphNode, TensorRef } from './graph';
+import { BLOCK, isBlock, type GraphNode, type TensorRef } from './graph';
 import type { BufferTable, Span } from './buffers';
 import type { Bound, DispatchSpec } from './program';
 import { combine, flash, split, SPLIT_KEYS } from './kernels/attention';
 import { addI32, copy, gelu, siluMul } from './kernels/elementwise';
-import { matvec, tiled } from './kernels/matmul';
+import { matvec, matvecBlocks, tiled } from './kernels/matmul';
 import { rmsnorm } from './kernels/rmsnorm';
 import { rope } from './kernels/rope';
-import { embed, setRows } from './kernels/rows';
+import { embed, setRows, setRowsQ8 } from './kernels/rows';
 import { sample } from './kernels/sample';
 
 export interface LowerContext {
@@ -54,8 +54,10 @@ export function lowerNode(ctx: LowerContext, n: GraphNode): DispatchSpec[] {
         const words = w.dtype !== 'f32' && K % 2 === 0 && wb.span.start % 4 === 0;
         const operands: Record<string, Bound> = { y: bound(y), x: bound(x), w: wb, ...(bias ? { bias: bound(bias) } : {}) };
         const params = { t: T, k: K, cols: rows, n0: r0, ldy: w.rows, has_bias: bias ? 1 : 0, accumulate: n.accumulate ? 1 : 0 };
-        if (T <= MATVEC_ROWS)
-          return { kernel: matvec(T, words, w.dtype === 'bf16', !!bias), operands, params, groups: grid(ctx, Math.ceil(rows / 8)) };
+        if (T <= MATVEC_ROWS) {
+          const kernel = isBlock(w.dtype) ? matvecBlocks(T, w.dtype === 'q4_0', !!bias) : matvec(T, words, w.dtype === 'bf16', !!bias);
+          return { kernel, operands, params, groups: grid(ctx, Math.ceil(rows / 8)) };
+        }
         return { kernel: tiled(!!bias), operands, params, groups: [Math.ceil(rows / 64), Math.ceil(T / 64), 1] };
       });
     }
@@ -99,14 +101,11 @@ export function lowerNode(ctx: LowerContext, n: GraphNode): DispatchSpec[] {
     }
     case 'set_rows': {
       const to = dst('destination'), from = src(0, 'source');
-      return [
-        {
-          kernel: setRows,
-          operands: { dst: bound(to), src: bound(from), index: bound(src(1, 'index')) },
-          params: { n: numel(from), cols: from.cols, rows: to.rows },
-          groups: grid(ctx, Math.ceil(numel(from) / 256)),
-        },
-      ];
+      const operands = { dst: bound(to), src: bound(from), index: bound(src(1, 'index')) };
+      // A q8_0 cache is written a block per thread (the block's scale depends on all 32 values).
+      const q8 = to.dtype === 'q8_0';
+      const n = q8 ? numel(from) / BLOCK : numel(from);
+      return [{ kernel: q8 ? setRowsQ8 : setRows, operands, params: { n, cols: q8 ? from.cols / BLOCK : from.cols, rows: to.rows }, groups: grid(ctx, Math.ceil(n / 256)) }];
     }
     case 'sample': {
       const logits = src(0, 'logits');

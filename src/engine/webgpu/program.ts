@@ -134,7 +134,7 @@ export class Program {
       slot.end = Math.max(slot.end, o.span.start + o.span.bytes);
       if (kernel.writes.includes(name)) {
         slot.kind.writable = true;
-        slot.kind.atomic ||= dtypeBytes(o.dtype) === 2;
+        slot.kind.atomic ||= dtypeBytes(o.dtype) < 4; // a store to part of a word
       }
       return s;
     });

@@ -2,8 +2,9 @@
 // named after its operands, `ld_x(i)` / `st_x(i, v)` (element i of operand x, as f32, or i32 for i32
 // tensors) and a uniform `P` of its parameters; this module generates those accessors for the dtypes
 // and buffers the operands have in one dispatch. Every storage binding is an array of u32 words:
-// f32 and i32 are bitcasts, bf16 and f16 are unpacked from half a word (fp32 math throughout, the
-// conversions exact, rounding to nearest even as the CPU backend does). Operands that share a
+// f32 and i32 are bitcasts, bf16 and f16 are unpacked from half a word, q8_0 and q4_0 from their
+// bytes (fp32 math throughout, the conversions exact, rounding to nearest even as the CPU backend
+// does). Operands that share a
 // GPUBuffer share one binding (WebGPU forbids binding a buffer twice when one is written); a
 // 16-bit store is two atomics on its word, so neighbouring values written by other threads survive.
 import type { DType } from './graph';
@@ -131,7 +132,37 @@ function accessors(o: OperandSlot, kind: SlotKind, write: boolean): string {
           : '')
       );
     }
+    case 'q8_0':
+    case 'q4_0':
+      return blockAccessors(o, load, write ? `b${o.slot}` : undefined);
   }
+}
+
+/** Block operands (q8_0, q4_0), addressed in bytes: `P.<name>_base` is the first block's byte.
+ *  ld_ reads element i (flat, rows being whole blocks); scale_ and qword_ serve kernels that walk
+ *  whole blocks; a written operand (the q8_0 KV cache) gets byte stores, atomic because 34-byte
+ *  blocks share words with their neighbours. */
+function blockAccessors(o: OperandSlot, load: (e: string) => string, written: string | undefined): string {
+  const n = o.name;
+  const q8 = o.dtype === 'q8_0';
+  const bb = q8 ? 34 : 18;
+  const at = `P.${n}_base + blk * ${bb}u`;
+  const value = q8
+    ? `return scale_${n}(blk) * f32(bitcast<i32>(byte_${n}(s + 2u + j) << 24u) >> 24u);`
+    : `let by = byte_${n}(s + 2u + j % 16u); return scale_${n}(blk) * (f32(select(by & 15u, by >> 4u, j >= 16u)) - 8.0);`;
+  return (
+    `fn byte_${n}(b: u32) -> u32 { return (${load('b >> 2u')} >> ((b & 3u) * 8u)) & 0xffu; }\n` +
+    `fn scale_${n}(blk: u32) -> f32 { let b = ${at}; return f16_to_f32((${load('b >> 2u')} >> ((b & 2u) * 8u)) & 0xffffu); }\n` +
+    `fn ld_${n}(i: u32) -> f32 { let blk = i / 32u; let j = i % 32u; let s = ${at}; ${value} }\n` +
+    // Word m of block blk's quant bytes (q8_0: m < 8, q4_0: m < 4); a block starts on any even byte.
+    `fn qword_${n}(blk: u32, m: u32) -> u32 { let b = ${at} + 2u + 4u * m; let lo = ${load('b >> 2u')}; ` +
+    `if ((b & 2u) == 0u) { return lo; } return (lo >> 16u) | (${load('(b >> 2u) + 1u')} << 16u); }\n` +
+    (written
+      ? `fn st_bits_${n}(b: u32, v: u32, mask: u32) { let sh = (b & 3u) * 8u; atomicAnd(&${written}[b >> 2u], ~(mask << sh)); atomicOr(&${written}[b >> 2u], v << sh); }\n` +
+        `fn st_scale_${n}(blk: u32, d: f32) { st_bits_${n}(${at}, f32_to_f16(d), 0xffffu); }\n` +
+        `fn st_q_${n}(blk: u32, j: u32, q: i32) { st_bits_${n}(${at} + 2u + j, bitcast<u32>(q) & 0xffu, 0xffu); }\n`
+      : '')
+  );
 }
 
 /** The whole shader of `kernel` with operands bound as `operands` says. */

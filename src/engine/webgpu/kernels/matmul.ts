@@ -1,9 +1,11 @@
 // Matrix products y[T, N] = x[T, K] @ w[N, K]^T (+ bias[1, N]) (+ y when accumulating), fp32
-// accumulation. x, y f32; w and bias any float dtype (bf16 weights are unpacked from 32-bit words).
+// accumulation. x, y f32; w any float dtype (bf16 weights are unpacked from 32-bit words), q8_0 or
+// q4_0; bias any float dtype.
 // Each dispatch computes the columns [n0, n0 + cols) of y from one window of w's rows (a weight
 // larger than one binding is bound in windows: the 12B output head is 1.3 GB).
 //   matvec  T <= 8 (decode): 8 rows of w per 256-thread workgroup, 32 threads per row streaming the
-//           row once for all T inputs; the fast form reads a word (two 16-bit weights) per load.
+//           row once for all T inputs; the fast form reads a word (two 16-bit weights) per load,
+//           the block form a scale per 32 weights and a word of quants per load.
 //   tiled   T > 8 (prefill, vision): 64x64 output tiles, 16-deep slices of x and w in workgroup
 //           memory, 4x4 outputs per thread.
 import type { Kernel } from '../wgsl';
@@ -50,8 +52,51 @@ export function matvec(T: number, words: boolean, bf16: boolean, bias: boolean):
     let wv = ld_w(n * P.k + i);
     for (var t = 0u; t < ${T}u; t++) { acc[t] = fma(ld_x(t * P.k + i), wv, acc[t]); }
   }`;
+  return rowsPerGroup(`matvec-t${T}${words ? '-words' : ''}`, T, bias, inner);
+}
+
+/** T <= 8 with q8_0 or q4_0 weights: each lane takes whole blocks, reads the scale once and the
+ *  quants a word (4 int8 or 8 nibbles) at a time, sums q * x in fp32 and scales the block's sum.
+ *  x is used as it is (no int8 rounding of the activations: more exact than the CPU path). */
+export function matvecBlocks(T: number, q4: boolean, bias: boolean): Kernel {
+  // Quant word m of the block -> the x offsets (within the block) of its values and their ints.
+  const perWord = q4
+    ? /* wgsl */ `
+      for (var m = 0u; m < 4u; m++) {
+        let qw = qword_w(blk, m);
+        for (var b = 0u; b < 4u; b++) {
+          let by = (qw >> (8u * b)) & 0xffu;
+          let j = 4u * m + b;
+          for (var t = 0u; t < ${T}u; t++) {
+            let xo = t * P.k + 32u * i;
+            bs[t] = fma(ld_x(xo + j), f32(i32(by & 15u) - 8), fma(ld_x(xo + j + 16u), f32(i32(by >> 4u) - 8), bs[t]));
+          }
+        }
+      }`
+    : /* wgsl */ `
+      for (var m = 0u; m < 8u; m++) {
+        let qw = qword_w(blk, m);
+        for (var b = 0u; b < 4u; b++) {
+          let q = f32(bitcast<i32>(qw << (24u - 8u * b)) >> 24u);
+          for (var t = 0u; t < ${T}u; t++) { bs[t] = fma(ld_x(t * P.k + 32u * i + 4u * m + b), q, bs[t]); }
+        }
+      }`;
+  const inner = /* wgsl */ `
+  let blocks = P.k / 32u;
+  for (var i = lane; i < blocks; i += 32u) {
+    let blk = n * blocks + i;
+    var bs: array<f32, ${T}>; // this block's sum of q * x${perWord}
+    let d = scale_w(blk);
+    for (var t = 0u; t < ${T}u; t++) { acc[t] = fma(d, bs[t], acc[t]); }
+  }`;
+  return rowsPerGroup(`matvec-t${T}-${q4 ? 'q4_0' : 'q8_0'}`, T, bias, inner);
+}
+
+/** The matvec skeleton: 8 rows of w per 256-thread workgroup, 32 lanes per row; `inner` adds lane's
+ *  share of row n into acc[T], then the lanes' partial sums are reduced in workgroup memory. */
+function rowsPerGroup(label: string, T: number, bias: boolean, inner: string): Kernel {
   return {
-    label: `matvec-t${T}${words ? '-words' : ''}`,
+    label,
     operands: operands(bias),
     writes: ['y'],
     params: PARAMS,
