@@ -120,7 +120,8 @@ describe('model folders', () => {
     assert.match(explain.stderr, new RegExp(`^Explain a chart · local worker, model ${json.used}$`, 'm'));
 
     const text = await pixtral(['models', 'list']);
-    assert.match(text.stdout, /^\* ok +\S+ +\[built-in\] Mistral layout, [\d.]+ MB, random weights: its text is meaningless\n/);
+    // No model of the user's: the small built-in sketch model shipped in the repository answers.
+    assert.match(text.stdout, /^\* ok +\S+\/models\/pixtral-sketch-small +\[built-in\] Mistral layout, [\d.]+ MB, the small built-in sketch model\n/);
     const chosen = await pixtral(['models', 'list', '--model', home]);
     assert.match(chosen.stdout, new RegExp(`^\\* PROBLEM +${home} +\\[--model\\] no model\\n`), 'the folder given is the one used, even broken');
     assert.match(chosen.stdout, /\n {2}ok +\S+ +\[built-in\]/);
