@@ -65,4 +65,8 @@ struct Member {
 // Throws EngineError "<source>: invalid JSON at byte N: <what>".
 Value parse(std::string_view text, const std::string& source, int max_depth = 64);
 
+// The JSON string literal of s (quotes, backslashes and control characters escaped), for the few
+// files and reports the engine writes.
+std::string quote(std::string_view s);
+
 }  // namespace px::json

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "float_formats.h"
+#include "json.h"
 #include "quant_blocks.h"
 #include "thread_pool.h"
 
@@ -60,15 +61,6 @@ std::vector<Entry> layout(Precision p, const std::vector<QuantizedWeights::Sourc
   return out;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string shape_json(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
@@ -95,16 +87,16 @@ std::string header_bytes(Precision p, const std::vector<Entry>& entries, const s
     const std::string& name = e.source->name;
     const bool block = is_block(e.dtype);
     if (block)
-      blocks += std::string(blocks.size() > 1 ? "," : "") + json_string(name) + ":[" + json_string(dtype_name(e.dtype)) + "," +
+      blocks += std::string(blocks.size() > 1 ? "," : "") + json::quote(name) + ":[" + json::quote(dtype_name(e.dtype)) + "," +
                 shape_json(e.source->view->shape).substr(1);
     const std::vector<int64_t> shape = block ? std::vector<int64_t>{e.rows, static_cast<int64_t>(e.bytes / e.rows)} : e.source->view->shape;
-    tensors += "," + json_string(name) + ":{\"dtype\":" + (block ? "\"U8\"" : "\"BF16\"") + ",\"shape\":" + shape_json(shape) +
+    tensors += "," + json::quote(name) + ":{\"dtype\":" + (block ? "\"U8\"" : "\"BF16\"") + ",\"shape\":" + shape_json(shape) +
                ",\"data_offsets\":[" + std::to_string(e.offset) + "," + std::to_string(e.offset + e.bytes) + "]}";
   }
   blocks += "}";
-  std::string json = "{\"__metadata__\":{\"format\":" + json_string(kFormat) + ",\"version\":" + json_string(kVersion) +
-                     ",\"precision\":" + json_string(precision_name(p)) + ",\"source\":" + json_string(source) +
-                     ",\"block_tensors\":" + json_string(blocks) + "}" + tensors + "}";
+  std::string json = "{\"__metadata__\":{\"format\":" + json::quote(kFormat) + ",\"version\":" + json::quote(kVersion) +
+                     ",\"precision\":" + json::quote(precision_name(p)) + ",\"source\":" + json::quote(source) +
+                     ",\"block_tensors\":" + json::quote(blocks) + "}" + tensors + "}";
   json.append((kAlign - (8 + json.size()) % kAlign) % kAlign, ' ');
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((json.size() >> (8 * i)) & 0xff);

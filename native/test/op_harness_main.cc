@@ -11,19 +11,10 @@
 
 #include "../src/backend_plugin.h"
 #include "../src/cpu_backend.h"
+#include "../src/json.h"
 #include "op_harness.h"
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
-}
 
 int usage() {
   std::fprintf(stderr, "usage: op_harness [--backend cpu|cuda] [--kernels NAME] [--threads N] [--device N] [--seed N] [--filter TEXT]\n");
@@ -54,7 +45,7 @@ int main(int argc, char** argv) {
     if (backend_name == "cpu") {
       const px::CpuKernels* k = kernels.empty() ? nullptr : px::cpu_kernels_named(kernels);
       if (!kernels.empty() && !k) {
-        std::printf("{\"unsupported\": %s}\n", json_string("kernel set " + kernels + " does not run here").c_str());
+        std::printf("{\"unsupported\": %s}\n", px::json::quote("kernel set " + kernels + " does not run here").c_str());
         return 3;
       }
       backend = std::make_unique<px::CpuBackend>(threads, k);
@@ -62,7 +53,7 @@ int main(int argc, char** argv) {
       backend = px::create_plugin_backend(backend_name, "{\"device\": " + std::to_string(device) + "}", library);
     }
   } catch (const std::exception& e) {
-    std::printf("{\"unsupported\": %s}\n", json_string(e.what()).c_str());
+    std::printf("{\"unsupported\": %s}\n", px::json::quote(e.what()).c_str());
     return 3;
   }
   // CUDA's tensor cores take bf16 operands: its tolerance profile (op_harness.h).
@@ -71,10 +62,10 @@ int main(int argc, char** argv) {
   for (const auto& r : results) {
     failed += !r.ok;
     std::printf("{\"op\": %s, \"case\": %s, \"error\": %.6g, \"tolerance\": %.3g, \"measure\": %s, \"ok\": %s%s}\n",
-                json_string(r.op).c_str(), json_string(r.name).c_str(), r.error, r.tolerance, json_string(r.measure).c_str(),
-                r.ok ? "true" : "false", r.failure.empty() ? "" : (", \"failure\": " + json_string(r.failure)).c_str());
+                px::json::quote(r.op).c_str(), px::json::quote(r.name).c_str(), r.error, r.tolerance, px::json::quote(r.measure).c_str(),
+                r.ok ? "true" : "false", r.failure.empty() ? "" : (", \"failure\": " + px::json::quote(r.failure)).c_str());
   }
-  std::printf("{\"backend\": %s, \"seed\": %llu, \"cases\": %zu, \"failed\": %d}\n", json_string(backend->name()).c_str(),
+  std::printf("{\"backend\": %s, \"seed\": %llu, \"cases\": %zu, \"failed\": %d}\n", px::json::quote(backend->name()).c_str(),
               static_cast<unsigned long long>(seed), results.size(), failed);
   return failed ? 1 : 0;
 }
