@@ -2,8 +2,20 @@
 // endpoint), sampling overrides, streaming the answer to stdout through an optional filter,
 // progress and tokens/s on stderr, and Ctrl-C as a clean cancel.
 import path from 'node:path';
-import { planWithEngine } from '../models/engine-check';
-import { assertFits, assessFit, BUILT_IN_MODEL_NAME, checkModelFolder, FitError, isBuiltInSketchModel, isRandomWeightTestModel, TWELVE_B_ADVANTAGE } from '../models/index';
+import { planPrecisions } from '../models/engine-check';
+import {
+  assertFits,
+  assessFit,
+  BUILT_IN_MODEL_NAME,
+  checkModelFolder,
+  describePrecision,
+  FitError,
+  isBuiltInSketchModel,
+  isRandomWeightTestModel,
+  PRECISION_SETTINGS,
+  TWELVE_B_ADVANTAGE,
+  type PrecisionSetting,
+} from '../models/index';
 import type { TaskConversation, TaskInfo } from '../prompts/task';
 import { GenerationError, type GenerationBackend } from '../service/generation-backend';
 import { DEFAULT_REMOTE_MODEL, RemoteBackend } from '../service/remote-backend';
@@ -17,6 +29,7 @@ export const BACKEND_OPTIONS = {
   model: { type: 'string' },
   'context-length': { type: 'string' },
   'kv-cache': { type: 'string' },
+  precision: { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
   endpoint: { type: 'string' },
@@ -28,6 +41,9 @@ export const BACKEND_USAGE = `model options:
   --model DIR            model folder (default: the first usable model "pixtral models list" shows)
   --context-length N     KV cache size in tokens (default: the engine's, 8192 at most)
   --kv-cache TYPE        KV cache element type: f16 (default), bf16 or f32 (twice the memory)
+  --precision P          weights: auto (default: the best that fits in memory), bf16, q8_0 (8-bit)
+                         or q4_0 (4-bit); the first load at q8_0/q4_0 quantizes into a file beside
+                         the model, later loads map it
   --threads N            CPU threads for the engine
   --backend NAME         auto (default: the first of cuda, webgpu, cpu that runs here), cpu, cuda or
                          webgpu; a backend that cannot run here falls back to the CPU with a warning
@@ -75,6 +91,13 @@ function kvCacheFlag(values: Values): LoadOptions['kvCache'] {
   return type;
 }
 
+function precisionFlag(values: Values): PrecisionSetting {
+  const raw = values.precision ?? 'auto';
+  const precision = PRECISION_SETTINGS.find((p) => p === raw);
+  if (!precision) throw new CliError(`--precision must be one of ${PRECISION_SETTINGS.join(', ')}, got "${String(raw)}"`, 2);
+  return precision;
+}
+
 function backendFlag(values: Values): LoadOptions['backend'] {
   const raw = values.backend;
   if (raw === undefined) return undefined;
@@ -84,23 +107,24 @@ function backendFlag(values: Values): LoadOptions['backend'] {
 }
 
 /** The engine's default KV cache size (native/src/engine.cc), for the memory check. */
-const DEFAULT_CONTEXT_LENGTH = 8192;
+export const DEFAULT_CONTEXT_LENGTH = 8192;
 
-/** Never start a load that cannot succeed: a broken folder or a model that does not fit in memory. */
-async function checkBeforeLoading(model: string, load: LoadOptions & { contextLength: number }): Promise<void> {
+/** Never start a load that cannot succeed: a broken folder or a model that does not fit in memory.
+ *  Returns the weight precision to load at (the best that fits when the setting is auto). */
+async function checkBeforeLoading(model: string, load: LoadOptions & { contextLength: number }, precision: PrecisionSetting): Promise<LoadOptions['precision']> {
   const check = await checkModelFolder(model);
   if (!check.ok) throw new CliError(`${model} cannot be loaded:\n  ${check.problems.join('\n  ')}`);
-  if (!check.dims) return;
+  if (!check.dims) return precision === 'auto' ? undefined : precision;
   try {
-    let plan;
+    let plans;
     try {
       // auto and cuda try CUDA first: the plan then carries its free VRAM for the fit check.
       const backend = !load.backend || load.backend === 'auto' ? 'cuda' : load.backend;
-      plan = planWithEngine(model, { contextLength: load.contextLength, kvCache: load.kvCache, backend });
+      plans = planPrecisions(model, { contextLength: load.contextLength, kvCache: load.kvCache, backend });
     } catch (err) {
       throw new CliError(`${model} cannot be loaded: ${(err as Error).message}`);
     }
-    assertFits(assessFit({ dims: check.dims, plan, contextLength: load.contextLength }));
+    return assertFits(assessFit({ dims: check.dims, plans, contextLength: load.contextLength, precision })).precision;
   } catch (err) {
     if (err instanceof FitError) throw new CliError(err.message);
     throw err;
@@ -116,19 +140,23 @@ export interface ChosenBackend {
 /** The local worker for the chosen model, or a remote endpoint with --endpoint. */
 export async function createBackend(values: Values, io: CliIo): Promise<ChosenBackend> {
   if (typeof values.endpoint === 'string') {
-    if (values.model !== undefined || values.backend !== undefined) throw new CliError('give either --model/--backend (the local model) or --endpoint (remote), not both', 2);
+    if (values.model !== undefined || values.backend !== undefined || values.precision !== undefined)
+      throw new CliError('give either --model/--backend/--precision (the local model) or --endpoint (remote), not both', 2);
     const backend = new RemoteBackend({ baseUrl: values.endpoint, model: (values['remote-model'] as string | undefined) ?? DEFAULT_REMOTE_MODEL });
     return { backend, randomWeights: false };
   }
-  const load = {
+  const load: LoadOptions = {
     contextLength: integerFlag(values, 'context-length'),
     threads: integerFlag(values, 'threads'),
     backend: backendFlag(values),
     kvCache: kvCacheFlag(values),
   };
+  const precision = precisionFlag(values);
   const model = await chooseModel(values.model as string | undefined);
   if (!model) throw new CliError('no usable Pixtral model found: run "pixtral models download", or pass --model DIR');
-  await checkBeforeLoading(model, { ...load, contextLength: load.contextLength ?? DEFAULT_CONTEXT_LENGTH });
+  load.precision = await checkBeforeLoading(model, { ...load, contextLength: load.contextLength ?? DEFAULT_CONTEXT_LENGTH }, precision);
+  if (precision === 'auto' && load.precision && load.precision !== 'bf16' && !values.quiet)
+    io.stderr.write(`note: weights at ${describePrecision(load.precision)}, the best precision that fits in memory (--precision to choose).\n`);
   const randomWeights = isRandomWeightTestModel(model);
   if (randomWeights) {
     io.stderr.write(`note: ${model} is a test model with random weights: the pipeline is real, its text is meaningless.\n`);

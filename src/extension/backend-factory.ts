@@ -125,12 +125,14 @@ export class BackendFactory implements vscode.Disposable {
     // extension host); nothing is loaded when it cannot fit.
     let fit;
     try {
-      fit = assertFits(assessFit({ dims: model.check.dims!, plan: await backend.plan(), contextLength: values.contextLength }));
+      const plans = await backend.plan();
+      fit = assertFits(assessFit({ dims: model.check.dims!, plans, contextLength: values.contextLength, precision: values.precision }));
     } catch (err) {
       void backend.dispose();
       throw err;
     }
-    this.log.info(`local model ${model.dir} (${fit.precision}, context ${values.contextLength} tokens, KV cache ${values.kvCache}, backend ${requested})`);
+    backend.usePrecision(fit.precision);
+    this.log.info(`local model ${model.dir} (${fit.precision}${values.precision === 'auto' ? ', the best that fits' : ''}, context ${values.contextLength} tokens, KV cache ${values.kvCache}, backend ${requested})`);
     const builtIn = model.check.builtIn;
     if (builtIn) this.offerLargerModel();
     const name = builtIn ? 'built-in sketch model' : model.repo ? model.repo.split('/').pop()! : model.dir.split(/[\\/]/).filter(Boolean).pop()!;
@@ -183,7 +185,7 @@ export class BackendFactory implements vscode.Disposable {
 function configOf(values: PixtralSettings): string {
   return values.backend === 'remote'
     ? JSON.stringify(['remote', values.remoteEndpoint, values.remoteModel])
-    : JSON.stringify([values.backend, values.modelFolder, values.contextLength]);
+    : JSON.stringify([values.backend, values.modelFolder, values.contextLength, values.precision]);
 }
 
 /** The model the settings name, or the first complete one found, else the built-in sketch model;

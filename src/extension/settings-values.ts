@@ -1,6 +1,7 @@
 // What the "pixtral.*" settings mean, as plain values: parsed and bounded here so that every other
 // module receives settings it can use without checking them again. Free of `vscode` so the rules
 // are unit-tested; settings.ts is the one module that reads the configuration.
+import { PRECISION_SETTINGS, type PrecisionSetting } from '../models/fit';
 import type { HtmlTarget } from '../prompts';
 import { DEFAULT_TOKEN_BUDGETS } from '../worker/image/budgets';
 
@@ -20,6 +21,8 @@ export interface PixtralSettings {
   contextLength: number;
   /** Element type of the local model's KV cache. */
   kvCache: KvCacheSetting;
+  /** Weight precision of the local model; auto: the best that fits in memory (src/models/fit.ts). */
+  precision: PrecisionSetting;
   outputTarget: HtmlTarget;
   imageTokenBudget: number;
   hoversEnabled: boolean;
@@ -36,6 +39,7 @@ export const DEFAULT_SETTINGS: PixtralSettings = {
   temperature: undefined,
   contextLength: 16384,
   kvCache: 'f16',
+  precision: 'auto',
   outputTarget: 'html-css',
   imageTokenBudget: DEFAULT_TOKEN_BUDGETS.sketchToHtml,
   hoversEnabled: true,
@@ -52,6 +56,7 @@ export const SETTING_KEYS = {
   temperature: 'generation.temperature',
   contextLength: 'generation.contextLength',
   kvCache: 'model.kvCache',
+  precision: 'model.precision',
   outputTarget: 'html.outputTarget',
   imageTokenBudget: 'image.tokenBudget',
   hoversEnabled: 'hovers.enabled',
@@ -78,6 +83,7 @@ export function parseSettings(get: (key: string) => unknown): PixtralSettings {
     temperature: number(get(k.temperature), 0, 2),
     contextLength: integer(get(k.contextLength), 1024) ?? d.contextLength,
     kvCache: oneOf(get(k.kvCache), KV_CACHE_TYPES) ?? d.kvCache,
+    precision: oneOf(get(k.precision), PRECISION_SETTINGS) ?? d.precision,
     outputTarget: oneOf(get(k.outputTarget), TARGETS) ?? d.outputTarget,
     imageTokenBudget: integer(get(k.imageTokenBudget), 2) ?? d.imageTokenBudget,
     hoversEnabled: typeof get(k.hoversEnabled) === 'boolean' ? (get(k.hoversEnabled) as boolean) : d.hoversEnabled,

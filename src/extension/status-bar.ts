@@ -1,6 +1,7 @@
-// The status bar item: which model answers, on which backend, what it is doing, and how fast it
+// The status bar item: which model answers, at which weight precision, on which backend, what it is doing, and how fast it
 // generated last. Clicking it cancels while busy and picks a model otherwise.
 import * as vscode from 'vscode';
+import { describePrecision } from '../models/fit';
 import type { LoadedOn } from './backend-factory';
 import { BUSY_CONTEXT_KEY, COMMANDS } from './command-ids';
 
@@ -55,10 +56,12 @@ export class StatusBar implements vscode.Disposable {
       this.item.command = COMMANDS.showLog;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     } else {
-      const fallback = this.loadedOn?.model.backendFallback;
-      const backend = this.loadedOn ? ` · ${this.loadedOn.model.backend}${fallback ? ` instead of ${this.loadedOn.requested}` : ''}` : '';
+      const on = this.loadedOn;
+      const fallback = on?.model.backendFallback;
+      const backend = on ? ` · ${on.model.precision} · ${on.model.backend}${fallback ? ` instead of ${on.requested}` : ''}` : '';
       this.item.text = `${fallback ? '$(warning)' : '$(eye)'} Pixtral: ${this.model}${backend}${speed}`;
-      this.item.tooltip = `${fallback ? `${fallback}\n` : ''}Pixtral is idle. Click to select a model.`;
+      const weights = on ? `Weights: ${describePrecision(on.model.precision)} (setting pixtral.model.precision).\n` : '';
+      this.item.tooltip = `${fallback ? `${fallback}\n` : ''}${weights}Pixtral is idle. Click to select a model.`;
       this.item.command = COMMANDS.selectModel;
       this.item.backgroundColor = fallback ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     }

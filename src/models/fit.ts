@@ -1,21 +1,32 @@
 // Will the model fit? Before a load, the bytes a backend needs at a given weight precision —
 // weights, KV cache for the configured context, working buffers, as the engine itself plans them
-// (planMemory: one source of sizes) — against the memory that backend has free. The verdict names
-// the choice and says why in one message; a load that cannot fit is never started (assertFits).
+// (planMemory: one source of sizes) — against the memory that backend has free. With the precision
+// setting at auto it picks the best precision that fits (bf16, then 8-bit, then 4-bit). The verdict
+// names the choice and says why in one message; a load that cannot fit is never started (assertFits).
 import os from 'node:os';
 import { ModelError } from './errors';
-import type { MemoryPlan } from '../engine/native';
+import type { MemoryPlan, WeightPrecision } from '../engine/native';
 import type { ModelDims } from './model-config';
 import { formatBytes } from './units';
 
-export type Precision = 'bf16' | 'q8_0' | 'q4_0';
+/** The weight precisions a bf16 checkpoint loads at (the first load quantizes: native/QUANT.md), best
+ *  quality first; a checkpoint stored quantized (a GGUF) loads only at its own, q4_0-pure included. */
+export const PRECISIONS = ['bf16', 'q8_0', 'q4_0'] as const satisfies readonly WeightPrecision[];
 
-/** Bytes per parameter, best quality first. q8_0/q4_0: blocks of 32 weights plus a 2-byte scale. */
-export const PRECISIONS: ReadonlyArray<{ precision: Precision; bytesPerParam: number }> = [
-  { precision: 'bf16', bytesPerParam: 2 },
-  { precision: 'q8_0', bytesPerParam: 34 / 32 },
-  { precision: 'q4_0', bytesPerParam: 18 / 32 },
-];
+/** The precision setting and flag: a precision, or auto, the best one that fits. */
+export type PrecisionSetting = 'auto' | (typeof PRECISIONS)[number];
+export const PRECISION_SETTINGS: readonly PrecisionSetting[] = ['auto', ...PRECISIONS];
+
+/** How the messages and the model list name a precision. */
+export function describePrecision(p: WeightPrecision): string {
+  return p === 'q8_0' ? '8-bit q8_0' : p.startsWith('q4_0') ? `4-bit ${p}` : p;
+}
+
+/** The engine's plan of a load at one precision (planMemory with that precision). */
+export interface PrecisionPlan {
+  precision: WeightPrecision;
+  plan: MemoryPlan;
+}
 
 export type Backend = 'cpu' | 'gpu';
 
@@ -63,9 +74,9 @@ export type FitStatus = 'fits' | 'tight' | 'too-big';
 
 export interface FitOption {
   device: MemoryDevice;
-  precision: Precision;
-  /** Weights at this precision exist on disk. */
-  available: boolean;
+  precision: WeightPrecision;
+  /** The precision setting allows this precision. */
+  allowed: boolean;
   weightBytes: number;
   kvCacheBytes: number;
   scratchBytes: number;
@@ -85,14 +96,15 @@ export interface FitVerdict {
 
 export interface FitRequest {
   dims: ModelDims;
-  /** What the engine will allocate for this load (its planMemory: one source of sizes), bf16 weights. */
-  plan: MemoryPlan;
-  /** KV cache capacity in tokens the plan was made for (for the message). */
+  /** What the engine will allocate at each precision the folder loads at (its planMemory: one source
+   *  of sizes), best quality first. */
+  plans: PrecisionPlan[];
+  /** KV cache capacity in tokens the plans were made for (for the message). */
   contextLength: number;
-  /** In order of preference; default planDevices(plan): the plan's GPU, then system memory. */
+  /** In order of preference; default planDevices(plans[0].plan): the plan's GPU, then system memory. */
   devices?: MemoryDevice[];
-  /** Precisions whose weights exist; default the checkpoints' bf16. */
-  available?: Precision[];
+  /** The precision setting (default auto: the best precision that fits). */
+  precision?: PrecisionSetting;
 }
 
 function statusOf(required: number, device: MemoryDevice): FitStatus {
@@ -113,38 +125,41 @@ export function planDevices(plan: MemoryPlan): MemoryDevice[] {
   return [...gpu, systemMemory()];
 }
 
+/** Device first, then precision: a quantized model on the GPU runs faster than bf16 on the CPU. */
 export function assessFit(request: FitRequest): FitVerdict {
-  const devices = request.devices ?? planDevices(request.plan);
-  const available = new Set(request.available ?? ['bf16']);
+  const { plans } = request;
+  if (plans.length === 0) throw new Error('assessFit: no plan to weigh');
+  const devices = request.devices ?? planDevices(plans[0].plan);
+  const setting = request.precision ?? 'auto';
   const params = parameterCount(request.dims).total;
-  const { plan } = request;
   const options: FitOption[] = devices.flatMap((device) =>
-    PRECISIONS.map(({ precision, bytesPerParam }) => {
-      // The plan is for the bf16 checkpoint; other precisions scale its weights.
-      const weightBytes = Math.ceil((plan.weightBytes * bytesPerParam) / 2);
-      const requiredBytes = weightBytes + plan.kvCacheBytes + plan.scratchBytes + RUNTIME_BYTES;
-      return { device, precision, available: available.has(precision), weightBytes, kvCacheBytes: plan.kvCacheBytes, scratchBytes: plan.scratchBytes, requiredBytes, status: statusOf(requiredBytes, device) };
+    plans.map(({ precision, plan }) => {
+      const requiredBytes = plan.weightBytes + plan.kvCacheBytes + plan.scratchBytes + RUNTIME_BYTES;
+      const allowed = setting === 'auto' || setting === precision;
+      return { device, precision, allowed, weightBytes: plan.weightBytes, kvCacheBytes: plan.kvCacheBytes, scratchBytes: plan.scratchBytes, requiredBytes, status: statusOf(requiredBytes, device) };
     }),
   );
-  const usable = options.filter((o) => o.available);
+  const usable = options.filter((o) => o.allowed);
   const choice = usable.find((o) => o.status === 'fits') ?? usable.find((o) => o.status === 'tight');
   const tokens = request.contextLength;
   const model = `The model (${(params / 1e9).toFixed(2)} B parameters)`;
 
   let message: string;
-  if (choice?.status === 'fits') {
-    message = `${model} fits in ${choice.device.name} at ${choice.precision}: it needs ${breakdown(choice, tokens)} and ${formatBytes(choice.device.freeBytes)} is free.`;
+  if (usable.length === 0) {
+    message = `${model} is stored at ${plans.map((p) => p.precision).join(', ')} and loads only at that precision, not ${setting}: set the precision to auto.`;
+  } else if (choice?.status === 'fits') {
+    message = `${model} fits in ${choice.device.name} at ${describePrecision(choice.precision)}: it needs ${breakdown(choice, tokens)} and ${formatBytes(choice.device.freeBytes)} is free.`;
   } else if (choice) {
     message =
-      `${model} needs ${breakdown(choice, tokens)} at ${choice.precision}, but only ${formatBytes(choice.device.freeBytes)} of ${formatBytes(choice.device.totalBytes)} ${choice.device.name} is free: ` +
+      `${model} needs ${breakdown(choice, tokens)} at ${describePrecision(choice.precision)}, but only ${formatBytes(choice.device.freeBytes)} of ${formatBytes(choice.device.totalBytes)} ${choice.device.name} is free: ` +
       'it loads only if other programs give memory back, and may be slow while the system swaps. Close other programs or lower the context length.';
   } else {
-    const best = usable[0] ?? options[0];
+    const best = usable.reduce((a, b) => (b.requiredBytes < a.requiredBytes ? b : a));
     const largest = devices.reduce((a, b) => (b.totalBytes > a.totalBytes ? b : a), devices[0]);
-    const quantized = options.find((o) => !o.available && o.status !== 'too-big');
+    const other = options.find((o) => !o.allowed && o.status !== 'too-big');
     message =
-      `${model} does not fit: it needs ${breakdown(best, tokens)} at ${best.precision}, and ${largest.name} has ${formatBytes(largest.totalBytes)} in total.` +
-      (quantized ? ` At ${quantized.precision} it would need ${formatBytes(quantized.requiredBytes)}, once quantized weights are available.` : '');
+      `${model} does not fit: it needs ${breakdown(best, tokens)} at ${describePrecision(best.precision)}, and ${largest.name} has ${formatBytes(largest.totalBytes)} in total.` +
+      (other ? ` At ${describePrecision(other.precision)} it would need ${formatBytes(other.requiredBytes)}: set the precision to ${other.precision} or auto.` : '');
   }
   return { fits: choice !== undefined, choice, options, message };
 }

@@ -7,7 +7,7 @@
 //                                                    cacheDir: the HF cache (default) or env.storageDir
 //   fetchTekken(dir, ...)                            the tokenizer for a transformers-layout folder
 //   checkModelFolder(dir)                            before any load: complete and supported?
-//   assessFit({ dims, contextLength }) / assertFits  before any load: does it fit in memory?
+//   assessFit({ dims, plans, contextLength, precision }) / assertFits  before any load: does it fit, at which precision?
 //   verifyModel(dir, ...), removeModel(target)       `pixtral models verify|rm`
 // Errors meant for the user extend ModelError (HubError with a `kind`, IntegrityError,
 // DiskSpaceError, LockedError, RemoveError, FitError). Cancellation rejects with the signal's reason.
@@ -18,7 +18,7 @@ export { BUILT_IN_MODEL_NAME, embeddedModelDir, isBuiltInSketchModel, isRandomWe
 export { modelEnv, type ModelEnv } from './env';
 export { ModelError } from './errors';
 export { chooseModelDir, findModels, pickModel, type ModelCandidate, type ModelSource } from './find';
-export { assertFits, assessFit, FitError, systemMemory, type FitVerdict, type MemoryDevice } from './fit';
+export { assertFits, assessFit, describePrecision, FitError, PRECISION_SETTINGS, systemMemory, type FitVerdict, type MemoryDevice, type PrecisionPlan, type PrecisionSetting } from './fit';
 export { envTokenProvider, HubError, type TokenProvider } from './hub-api';
 export { LockedError } from './lock';
 export { checkModelFolder, type FolderCheck } from './model-folder';

@@ -17,7 +17,8 @@ import {
   type WorkerRequestBody,
   type WorkerStats,
 } from '../worker/protocol';
-import type { MemoryPlan } from '../engine/native';
+import type { WeightPrecision } from '../engine/native';
+import type { PrecisionPlan } from '../models/fit';
 import { AsyncChannel } from './async-channel';
 import { cancelledBeforeStart, GenerationError, type GenerateOptions, type GenerationBackend, type GenerationEvent } from './generation-backend';
 
@@ -81,9 +82,11 @@ export class WorkerClient implements GenerationBackend {
   private logTail = '';
   private lastExit: WorkerExit = { reason: 'the Pixtral worker process is not running', log: '' };
   private stopping = false;
+  private loadOptions: LoadOptions;
 
   constructor(private readonly options: WorkerClientOptions) {
     this.description = `local worker, model ${options.model}`;
+    this.loadOptions = options.load ?? {};
   }
 
   /** Process id of the running worker, if any (tests kill it for real). */
@@ -104,14 +107,20 @@ export class WorkerClient implements GenerationBackend {
     return this.enqueue(async () => (await this.ensureLoaded()).model);
   }
 
-  /** What loading the model would take in memory, as the engine accounts for it; loads nothing. */
-  plan(): Promise<MemoryPlan> {
+  /** What loading the model would take in memory at each precision it loads at, as the engine
+   *  accounts for it; loads nothing. */
+  plan(): Promise<PrecisionPlan[]> {
     return this.enqueue(async () => {
       const child = await this.start();
-      const event = await this.call(child, { type: 'plan', id: this.nextId++, model: path.resolve(this.options.model), options: this.options.load ?? {} });
+      const event = await this.call(child, { type: 'plan', id: this.nextId++, model: path.resolve(this.options.model), options: this.loadOptions });
       if (event.type !== 'planned') throw this.errorFrom(event, '');
-      return event.plan;
+      return event.plans;
     });
+  }
+
+  /** The precision the fit check chose from plan(), for every later load. */
+  usePrecision(precision: WeightPrecision): void {
+    this.loadOptions = { ...this.loadOptions, precision };
   }
 
   /** Frees the model's memory; the process stays up and the next request loads it again. */
@@ -203,7 +212,7 @@ export class WorkerClient implements GenerationBackend {
     const child = await this.start();
     if (this.loaded) return { child, model: this.loaded };
     const dir = path.resolve(this.options.model);
-    const event = await this.call(child, { type: 'load', id: this.nextId++, model: dir, options: this.options.load ?? {} });
+    const event = await this.call(child, { type: 'load', id: this.nextId++, model: dir, options: this.loadOptions });
     if (event.type !== 'loaded') throw this.errorFrom(event, '');
     this.loaded = event.model;
     this.options.onLoaded?.(event.model);

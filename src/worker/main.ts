@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { loadNative, type ModelInfo, type NativeEngine } from '../engine/native';
 import { createWebGpuExecutor, type WebGpuExecutor } from '../engine/webgpu/executor';
+import { planPrecisions } from '../models/engine-check';
 import { engineFailure, RequestFailure, runGeneration, type ModelSession } from './generation';
 import {
   checkMessage,
@@ -65,7 +66,7 @@ async function handle(request: Exclude<WorkerRequest, { type: 'cancel' | 'stats'
         unload();
         return send({ type: 'unloaded', id: request.id });
       case 'plan':
-        return send({ type: 'planned', id: request.id, plan: plan(request.model, request.options) });
+        return send({ type: 'planned', id: request.id, plans: plan(request.model, request.options) });
     }
   } catch (err) {
     const code = err instanceof RequestFailure ? err.code : 'engine';
@@ -73,13 +74,13 @@ async function handle(request: Exclude<WorkerRequest, { type: 'cancel' | 'stats'
   }
 }
 
-/** The engine's own memory accounting for a load (headers only: nothing is loaded), with the free
- *  memory of the GPU the load would try first (auto and cuda try CUDA first). */
+/** The engine's own memory accounting for a load at each precision (headers only: nothing is
+ *  loaded), with the free memory of the GPU the load would try first (auto and cuda try CUDA first). */
 function plan(dir: string, options: LoadOptions) {
   const requested = options.backend ?? 'auto';
   const backend = requested === 'auto' ? TRIED_BEFORE_CPU.auto[0] : requested;
   try {
-    return loadNative().planMemory(dir, { contextLength: options.contextLength, kvCache: options.kvCache, backend });
+    return planPrecisions(dir, { contextLength: options.contextLength, kvCache: options.kvCache, backend });
   } catch (err) {
     throw engineFailure(err, `cannot plan loading ${dir}`);
   }
@@ -102,6 +103,7 @@ async function load(id: number, dir: string, options: LoadOptions): Promise<void
       layers: config.nLayers,
       dim: config.dim,
       weightBytes: info.weightBytes,
+      precision: info.precision,
       backend: engine.backend ?? 'unknown',
       backendFallback,
     };
@@ -125,7 +127,7 @@ const TRIED_BEFORE_CPU: Record<NonNullable<LoadOptions['backend']>, EngineBacken
 async function loadOnBackend(engine: NativeEngine, dir: string, options: LoadOptions): Promise<{ info: ModelInfo; backendFallback?: string }> {
   const requested = options.backend ?? 'auto';
   const load = async (backend: EngineBackendName) => {
-    const engineOptions = { backend, contextLength: options.contextLength, threads: options.threads, kvCache: options.kvCache };
+    const engineOptions = { backend, contextLength: options.contextLength, threads: options.threads, kvCache: options.kvCache, precision: options.precision };
     if (backend !== 'webgpu') return engine.load(dir, engineOptions);
     // A software adapter is slower than the CPU: only for webgpu by name with PIXTRAL_WEBGPU_SOFTWARE=1 (tests).
     const executor = await createWebGpuExecutor({ allowSoftwareAdapter: requested === 'webgpu' && process.env.PIXTRAL_WEBGPU_SOFTWARE === '1' });

@@ -3,10 +3,11 @@
 // carries the protocol version `v` and, except `ready`, the id of the request it belongs to.
 // Transport: child_process.fork IPC with `serialization: 'advanced'` (structured clone), so image
 // bytes travel as typed arrays without base64 and stdout/stderr stay free for native logs.
-import type { KvCacheType, MemoryPlan } from '../engine/native';
+import type { KvCacheType, WeightPrecision } from '../engine/native';
+import type { PrecisionPlan } from '../models/fit';
 import type { ChatMessage as PromptMessage, UserChunk } from './chat-format';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 // ---- Requests: what a client asks for ----------------------------------------------------------
 
@@ -55,6 +56,9 @@ export interface LoadOptions {
   backend?: 'auto' | EngineBackendName;
   /** Element type of the KV cache (default f16: half of f32's memory, within the bf16 tolerances). */
   kvCache?: KvCacheType;
+  /** Weight precision (default bf16: the checkpoint as stored); the client's fit check chooses it
+   *  from the `plan` answer. The first load at q8_0/q4_0 quantizes into a file beside the model. */
+  precision?: WeightPrecision;
 }
 
 export type WorkerRequest =
@@ -63,7 +67,8 @@ export type WorkerRequest =
   /** Stops the generation whose request id is `target` within one decode step. */
   | { v: number; type: 'cancel'; id: number; target: number }
   | { v: number; type: 'unload'; id: number }
-  /** What loading `model` with `options` would take in memory, from the engine's own accounting; loads nothing. */
+  /** What loading `model` with `options` would take in memory at each precision it loads at, from
+   *  the engine's own accounting (options.precision is not used); loads nothing. */
   | { v: number; type: 'plan'; id: number; model: string; options: LoadOptions }
   | { v: number; type: 'stats'; id: number };
 
@@ -100,6 +105,8 @@ export interface LoadedModel {
   layers: number;
   dim: number;
   weightBytes: number;
+  /** Weight precision of the load. */
+  precision: WeightPrecision;
   /** What actually computes, as the engine names it, e.g. "cpu-avx2". */
   backend: string;
   /** Set when the requested backend could not run: one sentence saying why and what runs instead. */
@@ -152,7 +159,7 @@ export type WorkerEvent =
   | { v: number; type: 'token'; id: number; text: string }
   | { v: number; type: 'done'; id: number; stopReason: StopReason; usage: Usage; timings: Timings }
   | { v: number; type: 'unloaded'; id: number }
-  | { v: number; type: 'planned'; id: number; plan: MemoryPlan }
+  | { v: number; type: 'planned'; id: number; plans: PrecisionPlan[] }
   | { v: number; type: 'stats'; id: number; stats: WorkerStats }
   | { v: number; type: 'error'; id: number; error: WireError };
 

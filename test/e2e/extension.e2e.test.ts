@@ -233,7 +233,7 @@ test('a sketch generates: CUDA falls back to the CPU visibly, the text fills an 
     await sketch.locator('#status', { hasText: 'Done.' }).waitFor({ timeout: 180_000 });
   });
   const status = await until('the status bar after the run', statusText, (t) => /tok\/s/.test(t));
-  assert.match(status, /Pixtral: pixtral-tiny · cpu-\w+ instead of cuda · [\d.]+ tok\/s/, 'model, the backend that runs, and its speed');
+  assert.match(status, /Pixtral: pixtral-tiny · bf16 · cpu-\w+ instead of cuda · [\d.]+ tok\/s/, 'model, its weight precision, the backend that runs, and its speed');
 
   const html = await step('editor', () => editorText('Untitled-1'));
   assert.ok(html.trim().length > 0, 'the editor holds the generated text');

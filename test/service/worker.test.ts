@@ -1,13 +1,19 @@
 // The worker protocol with a real worker process on the fixture model: streaming, queueing,
 // cancel (running and queued), the context-window check, bad input, crash and restart (the
-// process is killed for real), unload/stats, and the version check on the raw IPC channel.
+// process is killed for real), unload/stats, the plan at each weight precision and a load at the
+// precision the fit check chose, and the version check on the raw IPC channel.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadNative } from '../../src/engine/native';
+import { assertFits, assessFit } from '../../src/models/fit';
+import { dimsFromParams } from '../../src/models/model-config';
 import { GenerationError, type GenerationEvent } from '../../src/service/generation-backend';
 import { WorkerClient, workerEntry } from '../../src/service/worker-client';
 import { PROTOCOL_VERSION, type GenerationRequest, type LoadOptions, type WorkerEvent, type WorkerStats } from '../../src/worker/protocol';
+import { linkedModelFolder } from '../engine/quant-support';
 import { fixtureDir } from '../support/fixtures';
 
 const IMAGE = path.join(fixtureDir, 'images', 'vision_single.png'); // 48x80 px: a 3x5 patch grid
@@ -264,6 +270,32 @@ describe('backend choice', () => {
     const auto = await loadOn('auto');
     assert.ok(auto.backend.length > 0);
     assert.equal(auto.backendFallback, undefined);
+  });
+});
+
+describe('weight precision', () => {
+  test("plan answers the engine's plan at every precision; the fit check's choice is what loads", async () => {
+    const folder = linkedModelFolder(fixtureDir);
+    const client = new WorkerClient({ model: folder.dir, load: { backend: 'cpu', contextLength: 1024 } });
+    try {
+      const plans = await client.plan();
+      assert.deepEqual(plans.map((p) => p.precision), ['bf16', 'q8_0', 'q4_0']);
+      for (const { precision, plan } of plans) assert.deepEqual(plan, loadNative().planMemory(folder.dir, { precision, contextLength: 1024 }));
+      // A machine with room for q8_0 but not for bf16: auto loads q8_0 (quantized now, beside the links).
+      const [bf16, q8] = plans.map((p) => p.plan.weightBytes + p.plan.kvCacheBytes + p.plan.scratchBytes + 300e6);
+      const free = Math.round((bf16 + q8) / 2);
+      const verdict = assessFit({ dims: dimsFromParams(readFileSync(path.join(fixtureDir, 'params.json'), 'utf8')), plans, contextLength: 1024, devices: [{ backend: 'cpu', name: 'system memory', freeBytes: free, totalBytes: free }] });
+      client.usePrecision(assertFits(verdict).precision);
+      const model = await client.load();
+      assert.equal(model.precision, 'q8_0');
+      assert.equal(model.weightBytes, plans[1].plan.weightBytes);
+      assert.ok(existsSync(path.join(folder.dir, 'pixtral-q8_0.safetensors')));
+      const answer = await collect(client.generate(request(2)));
+      assert.equal(answer.done?.usage.completionTokens, 2);
+    } finally {
+      await client.dispose();
+      folder.remove();
+    }
   });
 });
 

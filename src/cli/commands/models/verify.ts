@@ -1,6 +1,6 @@
 // `pixtral models verify [DIR]`: checks a model folder (the one in use when none is given): files
 // and sizes, hashes of cached files, every tensor through the engine, and whether it fits in memory.
-import { inspectWithEngine, planWithEngine } from '../../../models/engine-check';
+import { inspectWithEngine, planPrecisions } from '../../../models/engine-check';
 import { assessFit, verifyModel, type VerifyReport } from '../../../models/index';
 import { formatBytes } from '../../../models/units';
 import { CliError, integerFlag, type CliCommand, type CliIo } from '../../command';
@@ -50,7 +50,7 @@ options:
     const report = await verifyModel(dir, { hashes: !values.quick, inspect: inspectWithEngine, signal: io.signal, onProgress: (p) => progress.update(p) });
     progress.end();
     const fit = report.check.dims && report.engine?.status === 'ok'
-      ? assessFit({ dims: report.check.dims, plan: planWithEngine(dir, { contextLength: context }), contextLength: context })
+      ? assessFit({ dims: report.check.dims, plans: planPrecisions(dir, { contextLength: context }), contextLength: context })
       : undefined;
     if (values.json) io.stdout.write(`${JSON.stringify({ ...report, fit }, null, 2)}\n`);
     else printReport(report, fit?.message, io);
