@@ -11,12 +11,12 @@
 //                            --threads T --vocab V --repeat R --quick]
 // Prints a markdown table (gpt-fast style: hardware, batch 1, prompt length, tok/s and GB/s) and
 // writes the same figures as JSON to .bench/cpu-<date>.json. Progress goes to stderr.
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadNative, type MemoryReport, type ModelInfo, type NativeEngine } from '../../src/engine/native';
 import { loadNativeTesting } from '../support/native-testing';
+import { BandwidthProbe } from './bandwidth-probe';
 import { mulberry32 } from '../support/random';
 import {
   ensureSyntheticModel,
@@ -253,46 +253,6 @@ async function measureDecode(models: Model[], o: Options, probe: BandwidthProbe)
   }));
 }
 
-/**
- * The bandwidth yardsticks (memcpy, read-only stream), measured in a child process
- * (bandwidth-child.ts) so that their GB-sized buffers stay out of this process's RSS.
- */
-class BandwidthProbe {
-  private readonly child: ChildProcess;
-  readonly memcpy: number[] = [];
-  readonly read: number[] = [];
-
-  constructor(private readonly o: Options) {
-    this.child = fork(path.join(__dirname, 'bandwidth-child.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  }
-
-  private request(kind: 'memcpy' | 'read', iters: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const onExit = (code: number | null): void => reject(new Error(`bandwidth child exited with ${code}`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (m: { bytesPerSecond: number }) => {
-        this.child.off('exit', onExit);
-        resolve(m.bytesPerSecond);
-      });
-      this.child.send({ kind, bytes: this.o.memcpyBytes, iters, threads: this.o.threads });
-    });
-  }
-
-  /** One sample of each probe. */
-  async sample(): Promise<void> {
-    const iters = this.o.quick ? 3 : 4;
-    const copy = await this.request('memcpy', iters);
-    const read = await this.request('read', iters);
-    this.memcpy.push(copy);
-    this.read.push(read);
-    log(`bandwidth, ${(this.o.memcpyBytes / GiB).toFixed(2)} GiB x ${iters}, ${this.o.threads} threads: memcpy ${(copy / GB).toFixed(2)} GB/s copied, read ${(read / GB).toFixed(2)} GB/s`);
-  }
-
-  close(): void {
-    if (this.child.connected) this.child.disconnect();
-  }
-}
-
 /** The decode matvec alone (the CPU backend's matmul alone, T = 1, same kernels and thread count as load). */
 function matvecKernel(rows: number, cols: number, threads: number): { seconds: number; bytes: number } {
   const w = new Uint16Array(rows * cols);
@@ -346,7 +306,7 @@ async function main(): Promise<void> {
       (model.reused ? '(reused)' : `(written in ${f(model.writeSeconds)} s, ${f(model.fileBytes / GB / model.writeSeconds, 2)} GB/s)`),
   );
 
-  const probe = new BandwidthProbe(o);
+  const probe = new BandwidthProbe({ bytes: o.memcpyBytes, threads: o.threads, iters: o.quick ? 3 : 4 }, log);
   try {
     await probe.sample();
 
