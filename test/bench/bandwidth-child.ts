@@ -1,5 +1,6 @@
-// Child process of the benchmarks' bandwidth probe (bandwidth-probe.ts): the memory-bandwidth yardsticks,
-// benchmark's own RSS (their buffers are GBs). Two probes, each split across `threads`:
+// Child process of the benchmarks' bandwidth probe (bandwidth-probe.ts): the memory-bandwidth
+// yardsticks, kept out of the benchmark's own RSS (their buffers are GBs). Two probes, each split
+// across `threads`:
 //  * memcpy: testing.memcpyBandwidth of the native addon, bytes copied per second (every byte is
 //    read once and written once, so the memory traffic is twice the figure);
 //  * read: Buffer.compare (glibc memcmp, vector loads) of two equal buffers on worker threads, bytes
