@@ -3,8 +3,10 @@
 //   src/worker/main.ts -> dist/worker.js    (the model process; loads the native addon at run time)
 //   src/cli/main.ts   -> dist/cli.js        (the `pixtral` command)
 //   webview/*/main.ts -> dist/webview/*.js  (browser code of each webview panel)
-// sharp (native libvips binding) and tiktoken (loads its .wasm next to itself) stay external and
-// ship as node_modules; the engine addon is found at run time (src/engine/native.ts).
+// sharp (native libvips binding), tiktoken (loads its .wasm next to itself) and webgpu (an ES
+// module that finds Dawn's dawn.node beside itself through import.meta.url, undefined in a CommonJS
+// bundle) stay external and ship as node_modules; the engine addon is found at run time
+// (src/engine/native.ts).
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +27,7 @@ const node = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['vscode', 'sharp', 'tiktoken'],
+  external: ['vscode', 'sharp', 'tiktoken', 'webgpu'],
 };
 
 const webviewEntries = existsSync('webview')

@@ -2,7 +2,8 @@
 // process for each command its own --help lists: --help and -h print the usage; an unknown flag or
 // a wrong number of arguments is one line naming the command, then the usage, exit 2. Also: a model
 // folder given as an argument is the one used, `models list` shows the built-in model and marks
-// the one in use, and a backend that cannot run falls back to the CPU with a warning.
+// the one in use, and a backend that cannot run falls back to the CPU with a warning (the webgpu
+// one is chosen by name only: never a software adapter unless the environment allows it).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixtureDir } from '../support/fixtures';
+import { requires } from '../support/requirements';
+import { WorkerClient } from '../../src/service/worker-client';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -23,10 +26,11 @@ interface Run {
 
 let home: string;
 
-/** Runs dist/cli.js in a HOME of its own, so no model cache of this machine is seen. */
-function pixtral(args: string[]): Promise<Run> {
+/** Runs dist/cli.js in a HOME of its own, so no model cache of this machine is seen; `extra` is
+ *  added to its environment. */
+function pixtral(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(HF_|HUGGING|PIXTRAL_)/.test(k)));
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...env, ...extra, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
@@ -141,4 +145,34 @@ test('--backend cuda where it cannot run: the answer comes from the CPU, and std
   const refused = await pixtral(['explain', CHART, '--backend', 'tpu']);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /^pixtral explain: --backend must be one of auto, cpu, cuda, webgpu, got "tpu"\n/);
+});
+
+const mesa = requires('mesa-egl');
+
+test('--backend webgpu: a software adapter only when PIXTRAL_WEBGPU_SOFTWARE=1, else the CPU and a warning; auto never takes it', mesa.options, async () => {
+  if (!mesa.met()) return; // the only adapter here is Mesa's llvmpipe
+  const args = ['explain', CHART, '--model', fixtureDir, '--max-tokens', '4', '--temperature', '0'];
+  // Loaded on webgpu: a requested GPU backend that does not load falls back with a warning.
+  const allowed = await pixtral([...args, '--backend', 'webgpu'], { PIXTRAL_WEBGPU_SOFTWARE: '1' });
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.ok(allowed.stdout.length > 0, 'the answer');
+  assert.doesNotMatch(allowed.stderr, /^warning: /m);
+  const refused = await pixtral([...args, '--backend', 'webgpu']);
+  assert.equal(refused.code, 0, refused.stderr);
+  assert.match(refused.stderr, /^warning: The webgpu backend cannot run because the webgpu package \(Dawn\) found (no GPU adapter|only a software renderer).*; running on cpu-\w+ instead\.$/m);
+  const auto = await pixtral([...args, '--backend', 'auto'], { PIXTRAL_WEBGPU_SOFTWARE: '1' });
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.doesNotMatch(auto.stderr, /^warning: /m);
+  assert.equal(auto.stdout, refused.stdout, 'auto ran on the CPU, as the refused webgpu did');
+  // What the worker (the CLI's and the extension's, given pixtral.backend) reports it runs on.
+  process.env.PIXTRAL_WEBGPU_SOFTWARE = '1'; // the forked worker inherits it
+  const client = new WorkerClient({ model: fixtureDir, load: { backend: 'webgpu' } });
+  try {
+    const loaded = await client.load();
+    assert.match(loaded.backend, /^webgpu llvmpipe.*\(OpenGL ES, software\)$/);
+    assert.equal(loaded.backendFallback, undefined);
+  } finally {
+    delete process.env.PIXTRAL_WEBGPU_SOFTWARE;
+    await client.dispose();
+  }
 });
