@@ -54,6 +54,9 @@ T* at(const Tensor& t) {
   return reinterpret_cast<T*>(static_cast<char*>(static_cast<const CpuBuffer*>(t.buffer)->data()) + t.offset);
 }
 
+// Multiply-adds below which a matmul task costs less than handing it to another thread (~20 us).
+constexpr int64_t kMinTaskMacs = 1 << 17;
+
 // Runs fn(begin, end) over [0, n) in chunks of at least min_chunk elements.
 void parallel_chunks(ThreadPool& pool, size_t n, size_t min_chunk, const std::function<void(size_t, size_t)>& fn) {
   size_t chunks = std::min<size_t>(static_cast<size_t>(pool.size()) * 4, (n + min_chunk - 1) / min_chunk);
@@ -158,9 +161,12 @@ void CpuBackend::matmul(const Node& n) {
                               xq_sums.data() + static_cast<size_t>(t) * (in / kBlock));
     xq = {xq_values.data(), xq_scales.data(), xq_sums.data()};
   }
-  // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc).
+  // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc). A task does
+  // at least kMinTaskMacs: a small model's decode matvecs are cheaper than waking a thread.
   const int align = T == 1 ? 4 : 32;
+  const int64_t min_rows = kMinTaskMacs / (static_cast<int64_t>(T) * in);
   int per = (out + pool_.size() * 4 - 1) / (pool_.size() * 4);
+  per = static_cast<int>(std::max<int64_t>(per, min_rows));
   per = std::max(align, (per + align - 1) / align * align);
   const int tasks = (out + per - 1) / per;
   pool_.parallel_for(tasks, [&](int task, int) {
@@ -266,7 +272,13 @@ void CpuBackend::attention(const Node& n) {
       return reinterpret_cast<const float*>(base);
     }
     scratch.resize(static_cast<size_t>(nk) * hd);
-    for (int j = 0; j < nk; ++j) widen_row(t.dtype, base + j * row, hd, scratch.data() + static_cast<size_t>(j) * hd);
+    for (int j = 0; j < nk; ++j) {
+      float* dst = scratch.data() + static_cast<size_t>(j) * hd;
+      if (t.dtype == DType::F16)  // the default cache: vector conversion (F16C, NEON)
+        kernels_->widen_f16(reinterpret_cast<const uint16_t*>(base + j * row), hd, dst);
+      else
+        widen_row(t.dtype, base + j * row, hd, dst);
+    }
     *stride = hd;
     return scratch.data();
   };

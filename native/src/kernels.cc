@@ -94,6 +94,8 @@ void axpy_generic(float* y, float a, const float* x, int n) {
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void widen_f16_generic(const uint16_t* h, int n, float* out) { widen_row(DType::F16, h, n, out); }
+
 void attention_generic(const AttentionTile& tile) { attention_tile_impl::run(tile); }
 
 const CpuKernels kGeneric{"generic",
@@ -103,6 +105,7 @@ const CpuKernels kGeneric{"generic",
                           matmul_blocks_generic<BlockQ4_0, DType::Q4_0>,
                           dot_generic,
                           axpy_generic,
+                          widen_f16_generic,
                           attention_generic};
 
 bool cpu_has_avx2_fma() {

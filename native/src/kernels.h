@@ -55,6 +55,7 @@ struct CpuKernels {
                       int r0, int r1, bool accumulate);
   float (*dot)(const float* a, const float* b, int n);      // sum a[i]*b[i]
   void (*axpy)(float* y, float a, const float* x, int n);   // y[i] += a*x[i]
+  void (*widen_f16)(const uint16_t* h, int n, float* out);  // out[i] = h[i], IEEE half to fp32 (f16 KV cache)
   void (*attention_tile)(const AttentionTile& tile);          // softmax(q k^T * scale) v for the tile
 };
 

@@ -294,6 +294,14 @@ void axpy_avx2(float* y, float a, const float* x, int n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// F16C: every AVX2 processor has it (this file is compiled with -mf16c).
+void widen_f16_avx2(const uint16_t* h, int n, float* out) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+  for (; i < n; ++i) out[i] = f16_to_f32(h[i]);
+}
+
 void attention_avx2(const AttentionTile& tile) { attention_tile_impl::run(tile); }
 
 const CpuKernels kAvx2{"avx2",
@@ -303,6 +311,7 @@ const CpuKernels kAvx2{"avx2",
                        matmul_blocks_avx2<Q4Block>,
                        dot_avx2,
                        axpy_avx2,
+                       widen_f16_avx2,
                        attention_avx2};
 
 }  // namespace

@@ -83,6 +83,12 @@ float dot_neon(const float* a, const float* b, int n) {
   return r;
 }
 
+void widen_f16_neon(const uint16_t* h, int n, float* out) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(out + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h + i))));
+  for (; i < n; ++i) out[i] = f16_to_f32(h[i]);
+}
+
 void axpy_neon(float* y, float a, const float* x, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
@@ -186,6 +192,7 @@ const CpuKernels kNeon{"neon",
                        matmul_blocks_neon<BlockQ4_0, DType::Q4_0, false>,
                        dot_neon,
                        axpy_neon,
+                       widen_f16_neon,
                        attention_neon};
 const CpuKernels kNeonDotprod{"neon-dotprod",
                               matmul_neon,
@@ -194,6 +201,7 @@ const CpuKernels kNeonDotprod{"neon-dotprod",
                               matmul_blocks_neon<BlockQ4_0, DType::Q4_0, true>,
                               dot_neon,
                               axpy_neon,
+                              widen_f16_neon,
                               attention_neon};
 
 bool dotprod_supported() {
