@@ -16,6 +16,7 @@ import { fork } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadNative, type WeightPrecision } from '../../src/engine/native';
 import { readSafetensorsHeader, writeTextGguf, type SafetensorsHeader } from '../support/gguf-model';
 import { BandwidthProbe } from './bandwidth-probe';
@@ -36,45 +37,40 @@ interface Options {
 const PRECISIONS: WeightPrecision[] = ['bf16', 'q8_0', 'q4_0'];
 const FULL_LAYERS = PIXTRAL_12B.nLayers;
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    layers: 4,
-    tokens: 16,
-    prompt: 128,
-    threads: os.cpus().length,
-    precisions: PRECISIONS,
-    dir: existsSync('/work/scratch') ? '/work/scratch' : os.tmpdir(),
-    repeat: 2,
-    keep: false,
-  };
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got ${v}`);
+const USAGE = `usage: npm run bench:quant -- [--layers N=4] [--tokens M=16] [--prompt P=128] [--threads T=all cores]
+                            [--precisions bf16,q8_0,q4_0] [--dir D] [--repeat R=2] [--keep]`;
+
+function readOptions(argv: string[]): Options {
+  const text = { type: 'string' } as const;
+  const { values } = parseArgs({
+    args: argv,
+    options: { layers: text, tokens: text, prompt: text, threads: text, repeat: text, precisions: text, dir: text, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (raw: string | undefined, flag: string, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} needs a positive integer, got ${raw}`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string | undefined => argv[++i];
-    if (a === '--layers') o.layers = int(a, next());
-    else if (a === '--tokens') o.tokens = int(a, next());
-    else if (a === '--prompt') o.prompt = int(a, next());
-    else if (a === '--threads') o.threads = int(a, next());
-    else if (a === '--repeat') o.repeat = int(a, next());
-    else if (a === '--dir') o.dir = path.resolve(next() ?? '');
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--precisions') {
-      o.precisions = (next() ?? '').split(',').map((p) => {
-        const known = PRECISIONS.find((k) => k === p);
-        if (!known) throw new Error(`--precisions takes ${PRECISIONS.join(', ')}, got ${p}`);
-        return known;
-      });
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench:quant -- [--layers N=4] [--tokens M=16] [--prompt P=128] [--threads T=all cores]\n' +
-        '                            [--precisions bf16,q8_0,q4_0] [--dir D] [--repeat R=2] [--keep]');
-      process.exit(0);
-    } else throw new Error(`unknown flag ${a} (try --help)`);
-  }
-  return o;
+  const precisions = (values.precisions ?? PRECISIONS.join(',')).split(',').map((p: string) => {
+    const known = PRECISIONS.find((k) => k === p);
+    if (!known) throw new Error(`--precisions takes ${PRECISIONS.join(', ')}, got ${p}`);
+    return known;
+  });
+  return {
+    layers: int(values.layers, 'layers', 4),
+    tokens: int(values.tokens, 'tokens', 16),
+    prompt: int(values.prompt, 'prompt', 128),
+    threads: int(values.threads, 'threads', os.cpus().length),
+    repeat: int(values.repeat, 'repeat', 2),
+    precisions,
+    dir: path.resolve(values.dir ?? (existsSync('/work/scratch') ? '/work/scratch' : os.tmpdir())),
+    keep: values.keep ?? false,
+  };
 }
 
 const log = (line: string): void => void process.stderr.write(`# ${line}\n`);
@@ -115,7 +111,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = readOptions(process.argv.slice(2));
   const native = loadNative();
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   log(`${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${o.threads} threads, kernels ${native.cpuKernels()}`);
