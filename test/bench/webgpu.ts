@@ -191,6 +191,7 @@ async function engineDecode(o: Options, shape: ModelShape): Promise<{ name: stri
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  const loadBefore = os.loadavg()[0]; // a software adapter shares the CPUs with everything else
   const shape: ModelShape = { ...PIXTRAL_12B, vocabSize: o.vocab };
   const probe = await openGpuDevice({ allowSoftwareAdapter: true });
   const copyBytes = Math.min(256 << 20, probe.device.limits.maxBufferSize);
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
   const lines = [
     `## WebGPU decode, ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `adapter: ${decode.name}; host: ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores; batch 1`,
+    `adapter: ${decode.name}; host: ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores, load average ${f(loadBefore, 2)} at the start; batch 1`,
     `copy: ${f(copy / GB, 2)} GB/s copied (${f((2 * copy) / GB, 2)} GB/s of traffic; samples ${copies.map((c) => f(c / GB, 2)).join(', ')}); "of copy" below = weight bytes read / copy traffic`,
     '',
     '| measurement | time | tok/s | weight GB/s | of copy |',

@@ -21,6 +21,7 @@ const runs = [
   { layout: 'mistral', kvCache: 'f16', tolerance: 'bf16_engine' },
   { layout: 'mistral', kvCache: 'bf16', tolerance: 'bf16_engine' },
   { layout: 'mistral', kvCache: 'f32', tolerance: 'fp32_engine', backend: 'webgpu' },
+  { layout: 'mistral', kvCache: 'bf16', tolerance: 'bf16_engine', backend: 'webgpu' },
 ] as const;
 const mesa = requires('mesa-egl');
 
