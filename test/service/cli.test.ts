@@ -142,7 +142,7 @@ describe('pixtral CLI', () => {
       [['table', CHART, '--from', 'table', '--format', 'csv'], /--format for a table must be markdown or html, got "csv"/],
       [['explain', '--model', fixtureDir], /takes exactly one chart image/],
       [['explain', CHART, '--max-tokens', 'lots'], /--max-tokens must be an integer >= 1, got "lots"/],
-      [['html', CHART, '--model', fixtureDir, '--endpoint', 'http://127.0.0.1:1/v1'], /either --model\/--backend .* or --endpoint/],
+      [['html', CHART, '--model', fixtureDir, '--endpoint', 'http://127.0.0.1:1/v1'], /either --model\/--backend\/--precision .* or --endpoint/],
     ];
     for (const [args, message] of usage) {
       // In-process through the same entry point: usage errors start no worker, so no need to spawn.
