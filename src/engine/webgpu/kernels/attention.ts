@@ -30,8 +30,14 @@ const NO_POS = 'fn ld_pos(i: u32) -> i32 { return 0; }';
 /** A finite stand-in for -infinity: exp(it - m) is 0 and never NaN. */
 const LOWEST = '-3.0e38';
 
+/** `count` WGSL statements from `line(i)`, one per i: the head-dim loops written out, so a
+ *  key costs no loop iterations of its own (Mesa's llvmpipe stops a shader invocation after 65535
+ *  loop iterations in all; a loop over 64 dims per key hit that at ~480 keys). */
+const unrolled = (count: number, line: (i: number) => string): string => Array.from({ length: count }, (_, i) => line(i)).join('\n    ');
+
 export function flash(hd: number, causal: boolean): Kernel {
-  const BK = Math.max(1, Math.min(32, Math.floor(2048 / hd))); // keys per block: 8 KiB of workgroup memory
+  const H4 = Math.ceil(hd / 4); // head dims as vec4s, zero-padded past hd
+  const BK = Math.max(1, Math.min(32, Math.floor(512 / H4))); // keys per block: 8 KiB of workgroup memory
   return {
     label: `attention-flash-hd${hd}`,
     operands: causal ? ['out', 'q', 'k', 'v', 'pos'] : ['out', 'q', 'k', 'v'],
@@ -41,10 +47,19 @@ export function flash(hd: number, causal: boolean): Kernel {
 ${causal ? '' : NO_POS}
 ${VISIBLE}
 const HD = ${hd}u;
+const H4 = ${H4}u;
 const BK = ${BK}u;
-var<workgroup> kv: array<f32, ${BK * hd}>;
+var<workgroup> kv: array<vec4<f32>, ${BK * H4}>;
 var<workgroup> most: array<u32, 64>;
 var<workgroup> keys: u32;
+
+// Dims 4c..4c+3 of key / value row j of kv head g as a vec4; 0 past the head or past nk.
+${['k', 'v'].map((t) => /* wgsl */ `
+fn ${t}4(j: u32, g: u32, c: u32, nk: u32) -> vec4<f32> {
+  if (j >= nk) { return vec4<f32>(0.0); }
+  let at = j * (P.heads / P.group) * HD + g * HD + 4u * c;
+  return vec4<f32>(${[0, 1, 2, 3].map((i) => (hd % 4 ? `select(0.0, ld_${t}(at + ${i}u), 4u * c + ${i}u < HD)` : `ld_${t}(at + ${i}u)`)).join(', ')});
+}`).join('')}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -54,13 +69,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let head = g * P.group + vec % P.group;
   let live = row < P.tq;
   let qs = P.heads * HD;
-  let kvs = (P.heads / P.group) * HD;
-  var q: array<f32, ${hd}>;
-  var acc: array<f32, ${hd}>;
+  var q: array<vec4<f32>, ${H4}>;
+  var acc: array<vec4<f32>, ${H4}>;
   var seen = 0u;
   if (live) {
     seen = visible(row);
-    for (var d = 0u; d < HD; d++) { q[d] = ld_q(row * qs + head * HD + d); }
+    for (var d = 0u; d < HD; d++) { q[d / 4u][d % 4u] = ld_q(row * qs + head * HD + d) * P.scale; }
   }
   // The workgroup walks as many keys as its furthest-seeing query.
   most[lid] = seen;
@@ -75,43 +89,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var l = 0.0;
   var p: array<f32, ${BK}>;
   for (var j0 = 0u; j0 < nk; j0 += BK) {
-    for (var e = lid; e < BK * HD; e += 64u) {
-      let j = j0 + e / HD;
-      kv[e] = select(0.0, ld_k(j * kvs + g * HD + e % HD), j < nk);
-    }
+    for (var e = lid; e < BK * H4; e += 64u) { kv[e] = k4(j0 + e / H4, g, e % H4, nk); }
     workgroupBarrier();
     var block = ${LOWEST};
     for (var jj = 0u; jj < BK; jj++) {
       p[jj] = ${LOWEST};
       if (j0 + jj < seen) {
-        var dot = 0.0;
-        for (var d = 0u; d < HD; d++) { dot = fma(q[d], kv[jj * HD + d], dot); }
-        p[jj] = dot * P.scale;
+        let at = jj * H4;
+        var dot4 = vec4<f32>(0.0);
+        ${unrolled(H4, (i) => `dot4 = fma(q[${i}], kv[at + ${i}u], dot4);`)}
+        p[jj] = dot4.x + dot4.y + dot4.z + dot4.w;
         block = max(block, p[jj]);
       }
     }
     let m_new = max(m, block);
     let rescale = exp(m - m_new);
     l *= rescale;
-    for (var d = 0u; d < HD; d++) { acc[d] *= rescale; }
+    ${unrolled(H4, (i) => `acc[${i}] *= rescale;`)}
     m = m_new;
     workgroupBarrier();
-    for (var e = lid; e < BK * HD; e += 64u) {
-      let j = j0 + e / HD;
-      kv[e] = select(0.0, ld_v(j * kvs + g * HD + e % HD), j < nk);
-    }
+    for (var e = lid; e < BK * H4; e += 64u) { kv[e] = v4(j0 + e / H4, g, e % H4, nk); }
     workgroupBarrier();
     for (var jj = 0u; jj < BK; jj++) {
       if (j0 + jj < seen) {
         let w = exp(p[jj] - m);
+        let at = jj * H4;
         l += w;
-        for (var d = 0u; d < HD; d++) { acc[d] = fma(w, kv[jj * HD + d], acc[d]); }
+        ${unrolled(H4, (i) => `acc[${i}] = fma(vec4<f32>(w), kv[at + ${i}u], acc[${i}]);`)}
       }
     }
     workgroupBarrier();
   }
   if (live && seen > 0u) {
-    for (var d = 0u; d < HD; d++) { st_out(row * qs + head * HD + d, acc[d] / l); }
+    for (var d = 0u; d < HD; d++) { st_out(row * qs + head * HD + d, acc[d / 4u][d % 4u] / l); }
   }
 }`,
   };
