@@ -114,9 +114,10 @@ std::string dims(std::initializer_list<std::pair<const char*, int>> d) {
 
 void matmul_cases(std::vector<Case>& out) {
   // T, K (inputs), N (outputs): decode rows, ragged tails (K not a multiple of 8/16, N not of 4/32),
-  // a block of 37 tokens and one of 64.
+  // a block of 37 tokens and one of 64, and the 12B FFN down projection's K = 14336 in both matvec
+  // and tiled form (Mesa's llvmpipe ends a shader invocation after 65535 loop iterations).
   const int shapes[][3] = {{1, 5120, 64}, {1, 37, 13}, {2, 300, 70}, {3, 256, 33}, {5, 513, 65}, {7, 1000, 31},
-                           {37, 259, 97}, {64, 384, 96}};
+                           {37, 259, 97}, {64, 384, 96}, {1, 14336, 16}, {17, 14336, 16}};
   for (DType w : kFloatTypes)
     for (const auto& s : shapes)
       for (int variant = 0; variant < 2; ++variant) {
@@ -151,9 +152,9 @@ void matmul_cases(std::vector<Case>& out) {
 // adds the largest error that rounding can cause; above, only float32 arithmetic.
 void block_matmul_cases(std::vector<Case>& out) {
   // T, K (a multiple of 32), N: decode, the last int8-activation row count and the first fp32 one,
-  // ragged N, prefill blocks.
+  // ragged N, prefill blocks, the 12B K = 14336 in decode and prefill.
   const int shapes[][3] = {{1, 5120, 64}, {1, 96, 13}, {2, 320, 70}, {3, 256, 33}, {4, 512, 65}, {5, 512, 65},
-                           {7, 1024, 31}, {37, 288, 97}, {64, 384, 96}};
+                           {7, 1024, 31}, {37, 288, 97}, {64, 384, 96}, {1, 14336, 16}, {17, 14336, 16}};
   for (DType w : kBlockTypes)
     for (const auto& s : shapes)
       for (int variant = 0; variant < 2; ++variant) {
