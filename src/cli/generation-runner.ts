@@ -12,6 +12,7 @@ import {
   FitError,
   isBuiltInSketchModel,
   isRandomWeightTestModel,
+  KV_CACHE_TYPES,
   PRECISION_SETTINGS,
   TWELVE_B_ADVANTAGE,
   type PrecisionSetting,
@@ -40,7 +41,8 @@ export const BACKEND_OPTIONS = {
 export const BACKEND_USAGE = `model options:
   --model DIR            model folder (default: the first usable model "pixtral models list" shows)
   --context-length N     KV cache size in tokens (default: the engine's, 8192 at most)
-  --kv-cache TYPE        KV cache element type: f16 (default), bf16 or f32 (twice the memory)
+  --kv-cache TYPE        KV cache element type: f16 (default), bf16, f32 (twice the memory) or
+                         q8_0 (about half)
   --precision P          weights: auto (default: the best that fits in memory), bf16, q8_0 (8-bit)
                          or q4_0 (4-bit); the first load at q8_0/q4_0 quantizes into a file beside
                          the model, later loads map it
@@ -81,7 +83,6 @@ function numberFlag(values: Values, name: string): number | undefined {
 }
 
 const BACKENDS: readonly NonNullable<LoadOptions['backend']>[] = ['auto', 'cpu', 'cuda', 'webgpu'];
-const KV_CACHE_TYPES: readonly NonNullable<LoadOptions['kvCache']>[] = ['f16', 'bf16', 'f32'];
 
 function kvCacheFlag(values: Values): LoadOptions['kvCache'] {
   const raw = values['kv-cache'];

@@ -1,12 +1,12 @@
 // What the "pixtral.*" settings mean, as plain values: parsed and bounded here so that every other
 // module receives settings it can use without checking them again. Free of `vscode` so the rules
 // are unit-tested; settings.ts is the one module that reads the configuration.
-import { PRECISION_SETTINGS, type PrecisionSetting } from '../models/fit';
+import { KV_CACHE_TYPES, PRECISION_SETTINGS, type PrecisionSetting } from '../models/fit';
 import type { HtmlTarget } from '../prompts';
 import { DEFAULT_TOKEN_BUDGETS } from '../worker/image/budgets';
 
 export type BackendSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'remote';
-export type KvCacheSetting = 'f16' | 'bf16' | 'f32';
+export type KvCacheSetting = (typeof KV_CACHE_TYPES)[number];
 
 export interface PixtralSettings {
   /** Empty: search the usual places (src/models/find.ts). */
@@ -65,7 +65,6 @@ export const SETTING_KEYS = {
 
 const BACKENDS: readonly BackendSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'remote'];
 const TARGETS: readonly HtmlTarget[] = ['html-css', 'html-tailwind'];
-const KV_CACHE_TYPES: readonly KvCacheSetting[] = ['f16', 'bf16', 'f32'];
 
 /**
  * Turns raw configuration values into settings. A value of the wrong type or out of range falls

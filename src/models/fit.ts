@@ -5,7 +5,7 @@
 // names the choice and says why in one message; a load that cannot fit is never started (assertFits).
 import os from 'node:os';
 import { ModelError } from './errors';
-import type { MemoryPlan, WeightPrecision } from '../engine/native';
+import type { KvCacheType, MemoryPlan, WeightPrecision } from '../engine/native';
 import type { ModelDims } from './model-config';
 import { formatBytes } from './units';
 
@@ -16,6 +16,10 @@ export const PRECISIONS = ['bf16', 'q8_0', 'q4_0'] as const satisfies readonly W
 /** The precision setting and flag: a precision, or auto, the best one that fits. */
 export type PrecisionSetting = 'auto' | (typeof PRECISIONS)[number];
 export const PRECISION_SETTINGS: readonly PrecisionSetting[] = ['auto', ...PRECISIONS];
+
+/** The KV cache element types the flag and the setting offer; q8_0 (34 bytes per 32 values) holds
+ *  the logits of f32 within the quality test's bounds (test/engine/quantized-quality.test.ts). */
+export const KV_CACHE_TYPES = ['f16', 'bf16', 'f32', 'q8_0'] as const satisfies readonly KvCacheType[];
 
 /** How the messages and the model list name a precision. */
 export function describePrecision(p: WeightPrecision): string {

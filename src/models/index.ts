@@ -18,7 +18,7 @@ export { BUILT_IN_MODEL_NAME, embeddedModelDir, isBuiltInSketchModel, isRandomWe
 export { modelEnv, type ModelEnv } from './env';
 export { ModelError } from './errors';
 export { chooseModelDir, findModels, pickModel, type ModelCandidate, type ModelSource } from './find';
-export { assertFits, assessFit, describePrecision, FitError, PRECISION_SETTINGS, systemMemory, type FitVerdict, type MemoryDevice, type PrecisionPlan, type PrecisionSetting } from './fit';
+export { assertFits, assessFit, describePrecision, FitError, KV_CACHE_TYPES, PRECISION_SETTINGS, systemMemory, type FitVerdict, type MemoryDevice, type PrecisionPlan, type PrecisionSetting } from './fit';
 export { envTokenProvider, HubError, type TokenProvider } from './hub-api';
 export { LockedError } from './lock';
 export { checkModelFolder, type FolderCheck } from './model-folder';

@@ -35,6 +35,7 @@ test('parseSettings keeps good values and replaces wrong ones with defaults', ()
     'generation.temperature': 0.7,
     'html.outputTarget': 'html-tailwind',
     'image.tokenBudget': 1000,
+    'model.kvCache': 'q8_0',
   };
   const s = parseSettings((k) => raw[k]);
   assert.equal(s.modelFolder, '/models/pixtral');
@@ -43,6 +44,7 @@ test('parseSettings keeps good values and replaces wrong ones with defaults', ()
   assert.equal(s.temperature, 0.7);
   assert.equal(s.outputTarget, 'html-tailwind');
   assert.equal(s.imageTokenBudget, 1000);
+  assert.equal(s.kvCache, 'q8_0');
 
   const bad: Record<string, unknown> = {
     backend: 'tpu',
@@ -51,6 +53,7 @@ test('parseSettings keeps good values and replaces wrong ones with defaults', ()
     'generation.contextLength': 10.5,
     'html.outputTarget': 'react',
     'hovers.enabled': 'yes',
+    'model.kvCache': 'q4_0',
   };
   const d = parseSettings((k) => bad[k]);
   assert.equal(d.backend, 'auto');
@@ -59,6 +62,7 @@ test('parseSettings keeps good values and replaces wrong ones with defaults', ()
   assert.equal(d.contextLength, DEFAULT_SETTINGS.contextLength);
   assert.equal(d.outputTarget, 'html-css');
   assert.equal(d.hoversEnabled, true);
+  assert.equal(d.kvCache, 'f16');
 });
 
 test('every command is declared once, in the Pixtral category, and wired', () => {

@@ -133,7 +133,7 @@ describe('pixtral CLI', () => {
     const ask = await pixtral(['ask', CHART, OTHER, '--prompt', 'Compare them.', '--model', fixtureDir, '--max-tokens', '3', '-q']);
     assert.equal(ask.code, 0, ask.stderr);
     assert.match(ask.stderr, /^note: .* is a test model with random weights[^\n]*\n$/, '--quiet prints only the test-model warning');
-    const table = await pixtral(['table', CHART, '--from', 'table', '--format', 'html', '--model', fixtureDir, '--max-tokens', '3']);
+    const table = await pixtral(['table', CHART, '--from', 'table', '--format', 'html', '--model', fixtureDir, '--max-tokens', '3', '--kv-cache', 'q8_0']);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stderr, /^Table image to HTML or Markdown/m);
 
@@ -142,6 +142,7 @@ describe('pixtral CLI', () => {
       [['table', CHART, '--from', 'table', '--format', 'csv'], /--format for a table must be markdown or html, got "csv"/],
       [['explain', '--model', fixtureDir], /takes exactly one chart image/],
       [['explain', CHART, '--max-tokens', 'lots'], /--max-tokens must be an integer >= 1, got "lots"/],
+      [['explain', CHART, '--kv-cache', 'q4_0'], /--kv-cache must be one of f16, bf16, f32, q8_0, got "q4_0"/],
       [['html', CHART, '--model', fixtureDir, '--endpoint', 'http://127.0.0.1:1/v1'], /either --model\/--backend\/--precision .* or --endpoint/],
     ];
     for (const [args, message] of usage) {
