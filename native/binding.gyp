@@ -2,9 +2,9 @@
 # headers): the engine core as a static library, linked into the production addon
 # (pixtral_native.node), into pixtral_testing.node (benchmarks and the op harness on backends driven
 # from JS, never shipped) and into the op_harness program. The addons also get the N-API half of the
-# WebGPU backend (webgpu_js_executor.cc), which the Node-free core cannot hold. kernels_avx2.cc is a
-# library of its own so that only it gets -mavx2/-mfma and the rest stays runnable on any x86-64
-# (runtime dispatch picks the kernel set).
+# WebGPU backend (webgpu_js_executor.cc), which the Node-free core cannot hold. kernels_avx2.cc and
+# kernels_avx512.cc are libraries of their own so that only they get their instruction-set flags
+# and the rest stays runnable on any x86-64 (runtime dispatch picks the kernel set).
 # The CUDA backend is a separate library built by native/cuda/build.mjs; fixture_parity and bench_cuda
 # are the programs that check and time it on a GPU machine (built here so CI compiles them).
 {
@@ -34,16 +34,29 @@
       "sources": ["src/kernels_avx2.cc"],
       "conditions": [
         ["target_arch=='x64'", {
-          "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
-          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma", "-mf16c"] },
+          "cflags_cc": ["<!@(node -p \"require('./sources.json').x86_kernels['src/kernels_avx2.cc'].join(' ')\")"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<!@(node -p \"require('./sources.json').x86_kernels['src/kernels_avx2.cc'].join(' ')\")"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } }
+        }]
+      ]
+    },
+    {
+      "target_name": "kernels_avx512",
+      "type": "static_library",
+      "sources": ["src/kernels_avx512.cc"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "cflags_cc": ["<!@(node -p \"require('./sources.json').x86_kernels['src/kernels_avx512.cc'].join(' ')\")",
+                        "-Wno-maybe-uninitialized"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<!@(node -p \"require('./sources.json').x86_kernels['src/kernels_avx512.cc'].join(' ')\")"] },
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
         }]
       ]
     },
     {
       "target_name": "pixtral_core",
       "type": "static_library",
-      "dependencies": ["kernels_avx2"],
+      "dependencies": ["kernels_avx2", "kernels_avx512"],
       "sources": ["<!@(node -p \"require('./sources.json').core.join(' ')\")"]
     },
     {

@@ -76,9 +76,10 @@ def main():
     commands = [(obj(cuda_dir, f), src(f), [nvcc, "-std=c++17", "-O3", *gencode, "-Xcompiler", "-fPIC,-fvisibility=hidden", "-Xptxas",
                                             "-warn-spills", "-MD", "-MF", obj(cuda_dir, f) + ".d", "-c", src(f), "-o", obj(cuda_dir, f)])
                 for f in lists["cuda"]]
-    commands += [(obj(host_dir, f), src(f), [cxx, *CXXFLAGS, *(["-mavx2", "-mfma", "-mf16c"] if f.endswith("_avx2.cc") else []),
+    x86 = lists["x86_kernels"]
+    commands += [(obj(host_dir, f), src(f), [cxx, *CXXFLAGS, *x86.get(f, []),
                                              "-MMD", "-MF", obj(host_dir, f) + ".d", "-c", src(f), "-o", obj(host_dir, f)])
-                 for f in host + (["src/kernels_avx2.cc"] if args.programs else [])]
+                 for f in host + (list(x86) if args.programs else [])]
     compile_all(args.jobs, commands)
 
     # Relinked when an object is newer or the last link was for other targets (library.archs).
@@ -91,7 +92,7 @@ def main():
              "-o", library, *parts, "-ldl", "-lpthread", "-lrt"])
         open(stamp, "w").write(" ".join(archs))
     if args.programs:
-        core = [obj(host_dir, f) for f in lists["core"] + ["src/kernels_avx2.cc"]]
+        core = [obj(host_dir, f) for f in lists["core"] + list(x86)]
         for program, key in (("op_harness", "harness"), ("fixture_parity", "fixture_parity"), ("bench_cuda", "bench_cuda")):
             run([cxx, "-o", os.path.join(args.out, program), *core, *[obj(host_dir, f) for f in lists[key]], "-lpthread", "-ldl"])
     print(f"libpixtral_cuda.so for sm_{', sm_'.join(archs)} (+ PTX){' and the programs' if args.programs else ''} built in {time.time() - started:.0f} s")

@@ -111,7 +111,7 @@ const CpuKernels kGeneric{"generic",
 bool cpu_has_avx2_fma() {
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #elif defined(_M_X64)
   // MSVC: CPUID leaf 1 (FMA, OSXSAVE, AVX) and leaf 7 (AVX2), and the OS saving YMM state (XCR0).
   int info[4];
@@ -127,9 +127,30 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
+// The AVX2 set's requirements plus AVX-512 F, BW, VL and VNNI, with the OS saving the opmask and
+// ZMM state.
+bool cpu_has_avx512_vnni() {
+  if (!cpu_has_avx2_fma()) return false;
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#elif defined(_M_X64)
+  // CPUID leaf 7: EBX bits 16 (F), 30 (BW), 31 (VL); ECX bit 11 (VNNI). XCR0 bits 1-2 and 5-7.
+  int info[4];
+  __cpuidex(info, 7, 0);
+  const unsigned b = static_cast<unsigned>(info[1]);
+  const bool isa = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (info[2] & (1 << 11));
+  return isa && (_xgetbv(0) & 0xe6) == 0xe6;
+#else
+  return false;
+#endif
+}
+
 const CpuKernels* pick_best() {
   if (const CpuKernels* k = neon_dotprod_kernels()) return k;
   if (const CpuKernels* k = neon_kernels()) return k;
+  if (cpu_has_avx512_vnni())
+    if (const CpuKernels* k = avx512_vnni_kernels()) return k;
   if (cpu_has_avx2_fma())
     if (const CpuKernels* k = avx2_kernels()) return k;
   return &kGeneric;
@@ -142,6 +163,7 @@ const CpuKernels* generic_kernels() { return &kGeneric; }
 const CpuKernels* cpu_kernels_named(const std::string& name) {
   if (name == "generic") return &kGeneric;
   if (name == "avx2") return cpu_has_avx2_fma() ? avx2_kernels() : nullptr;
+  if (name == "avx512-vnni") return cpu_has_avx512_vnni() ? avx512_vnni_kernels() : nullptr;
   if (name == "neon") return neon_kernels();
   if (name == "neon-dotprod") return neon_dotprod_kernels();
   return nullptr;

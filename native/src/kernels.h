@@ -1,7 +1,7 @@
 // CPU compute kernels: the inner loops the CPU backend runs, in one table per instruction set.
-// Runtime dispatch picks the best table the processor supports (AVX2+FMA on x86-64, NEON with the
-// dot-product extension or plain NEON on arm64, else the portable one);
-// PIXTRAL_KERNELS=generic|avx2|neon|neon-dotprod forces one (tests compare them).
+// Runtime dispatch picks the best table the processor supports (AVX-512 with VNNI, then AVX2+FMA on
+// x86-64, NEON with the dot-product extension or plain NEON on arm64, else the portable one);
+// PIXTRAL_KERNELS=generic|avx2|avx512-vnni|neon|neon-dotprod forces one (tests compare them).
 // Weights are bf16 bit patterns (fp32 = bits << 16) or Q8_0 / Q4_0 blocks (quant_blocks.h);
 // activations and accumulation are fp32, except that block-weight matvecs round the activations
 // per 32-value block to int8 first (QuantizedActs), as llama.cpp's q8_0 dot products do: one int8
@@ -67,6 +67,7 @@ const CpuKernels* cpu_kernels_named(const std::string& name);
 // Per-ISA tables, defined in kernels_<isa>.cc; nullptr when not compiled in.
 const CpuKernels* generic_kernels();
 const CpuKernels* avx2_kernels();
+const CpuKernels* avx512_vnni_kernels();  // AVX-512 F/BW/VL + VNNI decode matvecs over the AVX2 set
 const CpuKernels* neon_kernels();
 const CpuKernels* neon_dotprod_kernels();  // nullptr also where the processor lacks SDOT
 

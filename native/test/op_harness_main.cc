@@ -1,7 +1,7 @@
 // The op_harness program: runs the op harness (op_harness.h) on one backend and prints one JSON
 // object per case and a summary line; exits 1 when a case fails. Runs without Node, so it also
 // checks the NEON kernels under qemu-user and the CUDA library on a GPU machine.
-//   op_harness [--backend cpu|cuda] [--kernels generic|avx2|neon] [--threads N] [--device N]
+//   op_harness [--backend cpu|cuda] [--kernels generic|avx2|avx512-vnni|neon|neon-dotprod] [--threads N] [--device N]
 //              [--seed N] [--filter TEXT]
 #include <cstdio>
 #include <cstdlib>

@@ -93,7 +93,7 @@ export interface LoadOptions {
   contextLength?: number;
   /** Prefill rows per pass: bounds the activation scratch (default 512). */
   maxChunk?: number;
-  /** Force a CPU kernel set ("generic", "avx2", "neon"); default: the best this CPU runs. */
+  /** Force a CPU kernel set ("generic", "avx2", "avx512-vnni", "neon", "neon-dotprod"); default: the best this CPU runs. */
   kernels?: string;
 }
 
@@ -188,7 +188,7 @@ export interface NativeAddon {
   inspectModel(dir: string): ModelInfo;
   /** The bytes load(dir, options) would take, by kind, from the folder's config (no weights read). */
   planMemory(dir: string, options?: LoadOptions): MemoryPlan;
-  /** Which CPU kernel set runtime dispatch picked ("avx2", "neon", "generic"). */
+  /** Which CPU kernel set runtime dispatch picked ("avx512-vnni", "avx2", "neon-dotprod", "neon", "generic"). */
   cpuKernels(): string;
 }
 

@@ -12,7 +12,7 @@ import { testSeed } from './random';
 const harness = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'op_harness');
 
 assert.ok(existsSync(harness), `${harness} is missing: run npm run build:native`);
-for (const kernels of ['generic', 'avx2', 'neon']) {
+for (const kernels of ['generic', 'avx2', 'avx512-vnni', 'neon']) {
   const lines = runHarness(harness, ['--kernels', kernels, '--seed', String(testSeed)]);
   const unsupported = lines.find((l) => l.unsupported)?.unsupported;
   // A kernel set for another processor (NEON here, AVX2 on arm64) is checked under emulation

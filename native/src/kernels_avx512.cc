@@ -1,0 +1,191 @@
+// AVX-512 kernel set with VNNI (x86-64: Ice Lake and later, Zen 4 and later). Compiled alone with
+// the AVX-512 flags so the rest of the addon runs on any x86-64; only called after runtime dispatch
+// has checked the processor (kernels.cc). It is the AVX2 set (kernels_avx2.cc) with the decode
+// matvecs rewritten for 512-bit registers:
+//  * Q8_0 / Q4_0 (T <= kQuantizedActsRows): two 32-value blocks per register, one VPDPBUSD (u8 x s8,
+//    four products summed per 32-bit lane) per two blocks where AVX2 needs maddubs + madd per
+//    block. Q8_0 is signed on both sides: |w| against q carrying w's sign. Q4_0's unsigned nibbles
+//    go in as they are; its offset of 8 comes back through the activations' block sums (ds).
+//  * bf16 (T == 1): 16 weights widened per load, four rows sharing each load of x.
+// Prefill, vision, attention and the small vector ops stay the AVX2 set's (compute-bound on fp32
+// FMA, which 512-bit registers do not make faster on the processors that split them in two).
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include "quant_blocks.h"
+
+namespace px {
+namespace {
+
+inline void store(float* out, float v, bool accumulate) { *out = accumulate ? *out + v : v; }
+
+inline __m512 load_bf16x16(const uint16_t* p) {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// One token of bf16 weights: rows [r0, r1), four at a time.
+void matvec_bf16(float* y, const float* x, const uint16_t* w, int in, int r0, int r1, bool accumulate) {
+  const int in16 = in & ~15;
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const uint16_t* rows[4] = {w + static_cast<size_t>(r) * in, w + static_cast<size_t>(r + 1) * in,
+                               w + static_cast<size_t>(r + 2) * in, w + static_cast<size_t>(r + 3) * in};
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int i = 0; i < in16; i += 16) {
+      const __m512 xv = _mm512_loadu_ps(x + i);
+      for (int a = 0; a < 4; ++a) acc[a] = _mm512_fmadd_ps(load_bf16x16(rows[a] + i), xv, acc[a]);
+    }
+    for (int a = 0; a < 4; ++a) {
+      float s = _mm512_reduce_add_ps(acc[a]);
+      for (int i = in16; i < in; ++i) s += x[i] * bf16_to_f32(rows[a][i]);
+      store(y + r + a, s, accumulate);
+    }
+  }
+  for (; r < r1; ++r) {
+    const uint16_t* row = w + static_cast<size_t>(r) * in;
+    __m512 acc = _mm512_setzero_ps();
+    for (int i = 0; i < in16; i += 16) acc = _mm512_fmadd_ps(load_bf16x16(row + i), _mm512_loadu_ps(x + i), acc);
+    float s = _mm512_reduce_add_ps(acc);
+    for (int i = in16; i < in; ++i) s += x[i] * bf16_to_f32(row[i]);
+    store(y + r, s, accumulate);
+  }
+}
+
+void matmul_bf16_avx512(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
+                        bool accumulate) {
+  if (T == 1) return matvec_bf16(y, x, w, in, r0, r1, accumulate);
+  avx2_kernels()->matmul_bf16(y, ldy, x, w, T, in, r0, r1, accumulate);
+}
+
+inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
+}
+
+// dot(b, q): two blocks against 64 activations, 32-bit lanes 0-7 summing block b[0]'s products,
+// 8-15 block b[1]'s. dot1: one block, summed.
+struct Q8Pair {
+  using Type = BlockQ8_0;
+  static constexpr float offset = 0;
+  static constexpr auto fp32_path = &CpuKernels::matmul_q8_0;
+  static __m512i dot(const BlockQ8_0* b, __m512i q) {
+    const __m512i w = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].q))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].q)), 1);
+    // q's sign flipped where w is negative, so that |w| * q' = w * q (|-128| = 128 as unsigned).
+    const __m512i qs = _mm512_mask_sub_epi8(q, _mm512_movepi8_mask(w), _mm512_setzero_si512(), q);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), qs);
+  }
+  static int dot1(const BlockQ8_0& b, __m256i q) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q));
+    const __m256i qs = _mm256_mask_sub_epi8(q, _mm256_movepi8_mask(w), _mm256_setzero_si256(), q);
+    return hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), qs));
+  }
+};
+
+// A Q4_0 block's 16 bytes as its 32 nibbles in element order (low nibbles, then high) in 32 bytes.
+inline __m256i nibbles(const BlockQ4_0& b) {
+  const __m128i n = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.n));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(n, 4), n), _mm256_set1_epi8(15));
+}
+
+struct Q4Pair {
+  using Type = BlockQ4_0;
+  static constexpr float offset = 8;
+  static constexpr auto fp32_path = &CpuKernels::matmul_q4_0;
+  static __m512i dot(const BlockQ4_0* b, __m512i q) {
+    const __m512i n = _mm512_inserti64x4(_mm512_castsi256_si512(nibbles(b[0])), nibbles(b[1]), 1);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), n, q);
+  }
+  static int dot1(const BlockQ4_0& b, __m256i q) {
+    return hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles(b), q));
+  }
+};
+
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+// R rows of nb blocks against one token's quantized activations (q, d, ds): per row,
+// acc += float(int dot) * (dw * dx) lane-wise over block pairs, corr += dw * ds (Q4_0's offset).
+template <typename P, int R>
+void rows_dot(const typename P::Type* const* rows, const int8_t* q, const float* d, const float* ds, int nb, float* out) {
+  __m512 acc[R];
+  float corr[R], tail[R];
+  for (int a = 0; a < R; ++a) acc[a] = _mm512_setzero_ps(), corr[a] = tail[a] = 0;
+  for (int b = 0; b + 2 <= nb; b += 2) {
+    const __m512i qv = _mm512_loadu_si512(q + b * kBlock);
+    for (int a = 0; a < R; ++a) {
+      const float d0 = f16(rows[a][b].d), d1 = f16(rows[a][b + 1].d);
+      const __m512 scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d0 * d[b]), _mm512_set1_ps(d1 * d[b + 1]));
+      acc[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P::dot(rows[a] + b, qv)), scale, acc[a]);
+      corr[a] += d0 * ds[b] + d1 * ds[b + 1];
+    }
+  }
+  if (nb & 1) {
+    const int b = nb - 1;
+    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
+    for (int a = 0; a < R; ++a) {
+      const float dw = f16(rows[a][b].d);
+      tail[a] = dw * d[b] * static_cast<float>(P::dot1(rows[a][b], qv));
+      corr[a] += dw * ds[b];
+    }
+  }
+  for (int a = 0; a < R; ++a) out[a] = _mm512_reduce_add_ps(acc[a]) + tail[a] - P::offset * corr[a];
+}
+
+// One token against rows [r0, r1), four rows at a time sharing each pair of activation blocks.
+template <typename P>
+void matvec_blocks(float* y, const QuantizedActs& xq, size_t t, const typename P::Type* w, int nb, int r0, int r1,
+                   bool accumulate) {
+  const int8_t* q = xq.q + t * nb * kBlock;
+  const float *d = xq.d + t * nb, *ds = xq.ds + t * nb;
+  float sums[4];
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const typename P::Type* rows[4] = {w + static_cast<size_t>(r) * nb, w + static_cast<size_t>(r + 1) * nb,
+                                       w + static_cast<size_t>(r + 2) * nb, w + static_cast<size_t>(r + 3) * nb};
+    rows_dot<P, 4>(rows, q, d, ds, nb, sums);
+    for (int a = 0; a < 4; ++a) store(y + r + a, sums[a], accumulate);
+  }
+  for (; r < r1; ++r) {
+    const typename P::Type* row = w + static_cast<size_t>(r) * nb;
+    rows_dot<P, 1>(&row, q, d, ds, nb, sums);
+    store(y + r, sums[0], accumulate);
+  }
+}
+
+template <typename P>
+void matmul_blocks_avx512(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
+                          int r0, int r1, bool accumulate) {
+  if (T > kQuantizedActsRows) return (avx2_kernels()->*P::fp32_path)(y, ldy, x, xq, w, T, in, r0, r1, accumulate);
+  const int nb = in / kBlock;
+  const auto* blocks = reinterpret_cast<const typename P::Type*>(w);
+  for (int t = 0; t < T; ++t) matvec_blocks<P>(y + static_cast<size_t>(t) * ldy, xq, t, blocks, nb, r0, r1, accumulate);
+}
+
+CpuKernels make_avx512_vnni() {
+  CpuKernels k = *avx2_kernels();
+  k.name = "avx512-vnni";
+  k.matmul_bf16 = matmul_bf16_avx512;
+  k.matmul_q8_0 = matmul_blocks_avx512<Q8Pair>;
+  k.matmul_q4_0 = matmul_blocks_avx512<Q4Pair>;
+  return k;
+}
+
+}  // namespace
+
+const CpuKernels* avx512_vnni_kernels() {
+  static const CpuKernels kernels = make_avx512_vnni();
+  return &kernels;
+}
+
+}  // namespace px
+
+#else
+namespace px {
+const CpuKernels* avx512_vnni_kernels() { return nullptr; }
+}  // namespace px
+#endif
