@@ -110,6 +110,8 @@ const median = (xs: number[]): number => {
 };
 const GB = 1e9;
 const GiB = 2 ** 30;
+/** The stacks' decode rate below this share of the matvec kernel alone is flagged as a gap. */
+const GAP_FLAG = 0.85;
 
 /** Ordinary text ids: above the control / image ids (0..999 in tekken), inside the vocabulary. */
 function randomIds(n: number, vocab: number, seed: number): Int32Array {
@@ -609,6 +611,17 @@ function report(r: Results): void {
     '',
     '',
     `${f(imageTtft / followUpFull, 0)}× sooner than the first turn`,
+  );
+  // The stacks against the same matvecs on anonymous memory: a gap is time outside the kernel
+  // (file-backed 4 KiB pages and their TLB misses, page faults, threads waiting, the rest of a step).
+  const kernelRate = wb.decoderLayer / kernelLayerSeconds;
+  const stackShare = pooledRate / kernelRate;
+  lines.push('');
+  lines.push(
+    stackShare < GAP_FLAG
+      ? `**Gap: the stacks stream ${f(pooledRate / GB, 2)} GB/s, ${pct(stackShare)} of the kernel alone (${f(kernelRate / GB, 2)} GB/s); ` +
+          `below ${pct(GAP_FLAG)} is flagged. CPU wait of the stacks ${pct(decA.cpuWait)} / ${pct(decB.cpuWait)}.**`
+      : `No gap: the stacks stream ${f(pooledRate / GB, 2)} GB/s, ${pct(stackShare)} of the kernel alone (${f(kernelRate / GB, 2)} GB/s).`,
   );
   lines.push('');
   row('memory', 'weights mapped', 'KV cache', 'scratch', 'RSS', 'peak RSS (process)');

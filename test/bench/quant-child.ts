@@ -28,6 +28,8 @@ export interface Measured {
   /** Median seconds between consecutive decoded tokens. */
   stepSeconds: number;
   peakRssBytes: number;
+  /** ours: the CPU kernel set that ran. */
+  kernels?: string;
 }
 
 const now = (): number => performance.now() / 1000;
@@ -68,12 +70,13 @@ async function measure(job: Job, runner: Runner, loadSeconds: number): Promise<M
 }
 
 async function ours(job: Job): Promise<Measured> {
-  const engine = new (loadNative().Engine)();
+  const native = loadNative();
+  const engine = new native.Engine();
   const t = now();
   const info = await engine.load(job.path, { precision: job.precision, threads: job.threads, kvCache: 'f16', contextLength: contextFor(job) });
   if (info.quantizedNow) throw new Error(`${job.path} was quantized by this load: quant.ts quantizes before it measures`);
   const loadSeconds = now() - t;
-  return measure(job, {
+  const measured = await measure(job, {
     async prefill(prompt) {
       engine.reset();
       await engine.prefill(Int32Array.from(prompt));
@@ -84,6 +87,7 @@ async function ours(job: Job): Promise<Measured> {
       await engine.generate({ maxTokens: n, temperature: 0, stopIds: [] }, stamp);
     },
   }, loadSeconds);
+  return { ...measured, kernels: native.cpuKernels() };
 }
 
 async function llama(job: Job): Promise<Measured> {

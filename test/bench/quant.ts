@@ -9,7 +9,9 @@
 // parameters (FLOPs), peak RSS plus the weights of the missing layers.
 //
 // Run:  npm run bench:quant [-- --layers N=4 --tokens M=16 --prompt P=128 --threads T=all cores
-//                              --precisions bf16,q8_0,q4_0 --dir D --repeat R=2 --keep]
+//                              --precisions bf16,q8_0,q4_0 --kernels K1,K2 --dir D --repeat R=2 --keep]
+// --kernels: our engine once per CPU kernel set named (PIXTRAL_KERNELS), default the one runtime
+// dispatch picks; each gets its own rows and ratio against llama.cpp.
 // The files (several GB) go under --dir (default /work/scratch, else the OS temp folder) and are
 // deleted at the end unless --keep. Prints a markdown table; progress goes to stderr.
 import { fork } from 'node:child_process';
@@ -29,6 +31,7 @@ interface Options {
   prompt: number;
   threads: number;
   precisions: WeightPrecision[];
+  kernels: string[] | undefined;
   dir: string;
   repeat: number;
   keep: boolean;
@@ -38,13 +41,13 @@ const PRECISIONS: WeightPrecision[] = ['bf16', 'q8_0', 'q4_0'];
 const FULL_LAYERS = PIXTRAL_12B.nLayers;
 
 const USAGE = `usage: npm run bench:quant -- [--layers N=4] [--tokens M=16] [--prompt P=128] [--threads T=all cores]
-                            [--precisions bf16,q8_0,q4_0] [--dir D] [--repeat R=2] [--keep]`;
+                            [--precisions bf16,q8_0,q4_0] [--kernels K1,K2] [--dir D] [--repeat R=2] [--keep]`;
 
 function readOptions(argv: string[]): Options {
   const text = { type: 'string' } as const;
   const { values } = parseArgs({
     args: argv,
-    options: { layers: text, tokens: text, prompt: text, threads: text, repeat: text, precisions: text, dir: text, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { layers: text, tokens: text, prompt: text, threads: text, repeat: text, precisions: text, kernels: text, dir: text, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     console.log(USAGE);
@@ -68,6 +71,7 @@ function readOptions(argv: string[]): Options {
     threads: int(values.threads, 'threads', os.cpus().length),
     repeat: int(values.repeat, 'repeat', 2),
     precisions,
+    kernels: values.kernels?.split(','),
     dir: path.resolve(values.dir ?? (existsSync('/work/scratch') ? '/work/scratch' : os.tmpdir())),
     keep: values.keep ?? false,
   };
@@ -94,9 +98,10 @@ function streamed(header: SafetensorsHeader, layers: number) {
   return { small: fixed + layers * layer, full: fixed + FULL_LAYERS * layer, missingLayers: (FULL_LAYERS - layers) * layer, all };
 }
 
-function runChild(job: Job): Promise<Measured> {
+function runChild(job: Job, kernels?: string): Promise<Measured> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'quant-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const env = kernels ? { ...process.env, PIXTRAL_KERNELS: kernels } : process.env;
+    const child = fork(path.join(__dirname, 'quant-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: 'inherit', env });
     child.once('message', (m: Measured | { error: string }) => ('error' in m ? reject(new Error(`${job.engine} ${job.precision}: ${m.error}`)) : resolve(m)));
     child.once('exit', (code) => code !== 0 && reject(new Error(`${job.engine} ${job.precision}: child exited with ${code}`)));
   });
@@ -104,7 +109,8 @@ function runChild(job: Job): Promise<Measured> {
 
 interface Row {
   precision: WeightPrecision;
-  ours: Measured;
+  /** One run per kernel set. */
+  ours: { kernels: string; m: Measured }[];
   llama: Measured;
   bytes: ReturnType<typeof streamed>;
   quantizeSeconds: number;
@@ -114,7 +120,8 @@ async function main(): Promise<void> {
   const o = readOptions(process.argv.slice(2));
   const native = loadNative();
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  log(`${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${o.threads} threads, kernels ${native.cpuKernels()}`);
+  const kernelSets = o.kernels ?? [native.cpuKernels()];
+  log(`${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${o.threads} threads, kernels ${kernelSets.join(', ')}`);
   // The decoder is measured; one vision layer (25 MB) is the least a loadable folder has.
   const shape: ModelShape = { ...PIXTRAL_12B, nLayers: o.layers, vision: { ...PIXTRAL_12B.vision, layers: 1 } };
   const variant = `L${o.layers}`;
@@ -139,13 +146,19 @@ async function main(): Promise<void> {
       writeTextGguf(gguf, dir, { checkpoint, quantized }, { contextLength: 4096 });
       log(`${precision}: quantized in ${quantizeSeconds.toFixed(1)} s, GGUF written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       const job = { precision, threads: o.threads, prompt: o.prompt, tokens: o.tokens, repeat: o.repeat, vocab: shape.vocabSize };
-      const ours = await runChild({ ...job, engine: 'ours', path: dir });
-      await probe.sample();
+      const ours: Row['ours'] = [];
+      for (const kernels of kernelSets) {
+        const m = await runChild({ ...job, engine: 'ours', path: dir }, kernels);
+        // An unknown or unsupported PIXTRAL_KERNELS falls back to the best set: say so, not mislabel.
+        if (m.kernels !== kernels) throw new Error(`kernel set ${kernels} does not run here (the engine chose ${m.kernels})`);
+        ours.push({ kernels, m });
+        await probe.sample();
+      }
       const llama = await runChild({ ...job, engine: 'llama', path: gguf });
       await probe.sample();
       if (!o.keep) rmSync(gguf, { force: true });
       const bytes = streamed(quantized ?? checkpoint, o.layers);
-      for (const [name, m] of [['ours', ours], ['llama.cpp', llama]] as const)
+      for (const [name, m] of [...ours.map((r) => [`ours (${r.kernels})`, r.m] as const), ['llama.cpp', llama] as const])
         log(`${precision} ${name}: decode ${(1 / m.stepSeconds).toFixed(2)} tok/s (${(bytes.small / m.stepSeconds / GB).toFixed(1)} GB/s), prefill ${(o.prompt / m.prefillSeconds).toFixed(1)} tok/s, peak RSS ${(m.peakRssBytes / GB).toFixed(2)} GB`);
       rows.push({ precision, ours, llama, bytes, quantizeSeconds });
     }
@@ -163,7 +176,8 @@ function report(o: Options, rows: Row[], readBw: number, cpu: string): void {
   out.push(`Hardware: ${cpu}, ${os.cpus().length} cores, ${f(os.totalmem() / 2 ** 30, 1)} GiB RAM; ${o.threads} threads for both engines; batch 1.`);
   out.push(`Model: Pixtral 12B decoder shapes, random weights, ${o.layers} of ${FULL_LAYERS} layers measured; "40 layers" columns are implied, not measured.`);
   out.push(`Decode: median of ${o.tokens} steps after a 16-token prompt; prefill: ${o.prompt} tokens in one batch, best of ${o.repeat}; KV cache f16 in both.`);
-  out.push(`Read bandwidth measured in the same run (memcmp, 1 GiB, ${o.threads} threads, median of ${rows.length * 2 + 1} samples): ${f(readBw / GB)} GB/s.`);
+  const samples = rows.reduce((n, r) => n + r.ours.length + 1, 1);
+  out.push(`Read bandwidth measured in the same run (memcmp, 1 GiB, ${o.threads} threads, median of ${samples} samples): ${f(readBw / GB)} GB/s.`);
   out.push('');
   out.push(`| weights | engine | decode tok/s (${o.layers} of ${FULL_LAYERS} layers) | GB/s | % of read | prefill tok/s | peak RSS GB | 40 layers: decode tok/s | prefill tok/s | peak RSS GB |`);
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -182,11 +196,13 @@ function report(o: Options, rows: Row[], readBw: number, cpu: string): void {
         fullRss: m.peakRssBytes + r.bytes.missingLayers,
       };
     };
-    const ours = figures(r.ours), llama = figures(r.llama);
-    for (const [name, x] of [['ours', ours], ['llama.cpp', llama]] as const)
+    const llama = figures(r.llama);
+    const ours = r.ours.map(({ kernels, m }) => ({ name: `ours (${kernels})`, x: figures(m) }));
+    for (const { name, x } of [...ours, { name: 'llama.cpp', x: llama }])
       out.push(`| ${r.precision} | ${name} | ${f(x.decode)} | ${f(x.gbs / GB, 1)} | ${f((100 * x.gbs) / readBw, 0)}% | ${f(x.prefill, 1)} | ${f(x.rss / GB)} | ${f(x.fullDecode)} | ${f(x.fullPrefill)} | ${f(x.fullRss / GB, 1)} |`);
     const ratio = (a: number, b: number): string => `**${f(a / b)}×**`;
-    out.push(`| ${r.precision} | ours / llama.cpp | ${ratio(ours.decode, llama.decode)} | ${ratio(ours.gbs, llama.gbs)} | | ${ratio(ours.prefill, llama.prefill)} | ${ratio(ours.rss, llama.rss)} | ${ratio(ours.fullDecode, llama.fullDecode)} | ${ratio(ours.fullPrefill, llama.fullPrefill)} | ${ratio(ours.fullRss, llama.fullRss)} |`);
+    for (const { name, x } of ours)
+      out.push(`| ${r.precision} | ${name} / llama.cpp | ${ratio(x.decode, llama.decode)} | ${ratio(x.gbs, llama.gbs)} | | ${ratio(x.prefill, llama.prefill)} | ${ratio(x.rss, llama.rss)} | ${ratio(x.fullDecode, llama.fullDecode)} | ${ratio(x.fullPrefill, llama.fullPrefill)} | ${ratio(x.fullRss, llama.fullRss)} |`);
   }
   out.push('');
   out.push(`Streamed per decode token (${o.layers} layers → 40): ` + rows.map((r) => `${r.precision} ${f(r.bytes.small / GB)} → ${f(r.bytes.full / GB)} GB`).join(', ') +
