@@ -164,17 +164,7 @@ std::unique_ptr<Buffer> CudaBackend::alloc(size_t bytes) {
 }
 
 Tensor CudaBackend::weight(const TensorView& v) {
-  DType dtype;
-  switch (v.dtype) {
-    case FileDType::BF16: dtype = DType::BF16; break;
-    case FileDType::F16: dtype = DType::F16; break;
-    case FileDType::F32: dtype = DType::F32; break;
-    case FileDType::Q8_0: dtype = DType::Q8_0; break;
-    case FileDType::Q4_0: dtype = DType::Q4_0; break;
-    default:
-      throw EngineError(ErrorKind::BadWeights, "tensor " + v.name + " in " + v.file + " has dtype " +
-                                                   file_dtype_name(v.dtype) + ", which no backend op reads");
-  }
+  const DType dtype = weight_dtype(v);
   cudaSetDevice(device_);
   void* p = nullptr;
   if (cudaMalloc(&p, std::max<size_t>(v.nbytes, 1)) != cudaSuccess) {

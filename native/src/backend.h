@@ -25,6 +25,21 @@ struct DeviceMemory {
   size_t free = 0;
 };
 
+// The boundary type of a checkpoint tensor as its file stores it (what Backend::weight receives);
+// a file type no op reads is BadWeights.
+inline DType weight_dtype(const TensorView& v) {
+  switch (v.dtype) {
+    case FileDType::BF16: return DType::BF16;
+    case FileDType::F16: return DType::F16;
+    case FileDType::F32: return DType::F32;
+    case FileDType::Q8_0: return DType::Q8_0;
+    case FileDType::Q4_0: return DType::Q4_0;
+    default:
+      throw EngineError(ErrorKind::BadWeights, "tensor " + v.name + " in " + v.file + " has dtype " +
+                                                   file_dtype_name(v.dtype) + ", which no backend op reads");
+  }
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;

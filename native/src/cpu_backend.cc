@@ -76,19 +76,6 @@ const float* widened(const Tensor& t, std::vector<float>& scratch) {
   return scratch.data();
 }
 
-DType file_dtype(const TensorView& t) {
-  switch (t.dtype) {
-    case FileDType::BF16: return DType::BF16;
-    case FileDType::F16: return DType::F16;
-    case FileDType::F32: return DType::F32;
-    case FileDType::Q8_0: return DType::Q8_0;
-    case FileDType::Q4_0: return DType::Q4_0;
-    default:
-      throw EngineError(ErrorKind::BadWeights, "tensor " + t.name + " in " + t.file + " has dtype " +
-                                                   file_dtype_name(t.dtype) + ", which no backend op reads");
-  }
-}
-
 }  // namespace
 
 void* cpu_data(const Tensor& t) { return at<void>(t); }
@@ -103,7 +90,7 @@ std::string CpuBackend::name() const { return std::string("cpu-") + kernels_->na
 std::unique_ptr<Buffer> CpuBackend::alloc(size_t bytes) { return std::make_unique<CpuBuffer>(bytes, bytes_in_use_); }
 
 Tensor CpuBackend::weight(const TensorView& v) {
-  const DType dtype = file_dtype(v);
+  const DType dtype = weight_dtype(v);
   weights_.push_back(std::make_unique<CpuBuffer>(v.data, v.nbytes));
   Tensor t;
   t.buffer = weights_.back().get();

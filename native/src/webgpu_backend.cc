@@ -44,19 +44,6 @@ uint32_t buffer_id(const Tensor& t) {
   return b->id();
 }
 
-DType weight_dtype(const TensorView& t) {
-  switch (t.dtype) {
-    case FileDType::BF16: return DType::BF16;
-    case FileDType::F16: return DType::F16;
-    case FileDType::F32: return DType::F32;
-    case FileDType::Q8_0: return DType::Q8_0;
-    case FileDType::Q4_0: return DType::Q4_0;
-    default:
-      throw EngineError(ErrorKind::BadWeights, "tensor " + t.name + " in " + t.file + " has dtype " +
-                                                   file_dtype_name(t.dtype) + ", which no webgpu kernel reads");
-  }
-}
-
 void push_tensor(std::vector<double>& out, const Tensor& t) {
   if (t.empty()) {
     out.insert(out.end(), {0, 0, 0, 0, 0});
