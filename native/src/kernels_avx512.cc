@@ -108,20 +108,34 @@ struct Q4Pair {
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-// R rows of nb blocks against one token's quantized activations (q, d, ds): per row,
-// acc += float(int dot) * (dw * dx) lane-wise over block pairs, corr += dw * ds (Q4_0's offset).
+// Lanes 0-7 = lo, 8-15 = hi.
+inline __m512 pair(float lo, float hi) { return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(lo), _mm512_set1_ps(hi)); }
+
+// The fp16 scales of two adjacent blocks as a pair vector: one conversion and one permute.
+template <typename Block>
+inline __m512 scale_pair(const Block* b) {
+  const uint32_t both = b[0].d | (static_cast<uint32_t>(b[1].d) << 16);
+  const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(both)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm512_castps128_ps512(two));
+}
+
+// R rows of nb blocks against one token's quantized activations (q, d, ds). Per block pair and row,
+// lane-wise: acc += dw * (float(int dot) * dx - offset * ds / 8); the 8 lanes of a block add the
+// offset term back to offset * ds (Q4_0's nibbles are unsigned; 1/8 is exact in fp32).
 template <typename P, int R>
 void rows_dot(const typename P::Type* const* rows, const int8_t* q, const float* d, const float* ds, int nb, float* out) {
+  constexpr float kOffsetPerLane = P::offset / 8;
   __m512 acc[R];
-  float corr[R], tail[R];
-  for (int a = 0; a < R; ++a) acc[a] = _mm512_setzero_ps(), corr[a] = tail[a] = 0;
+  float tail[R];
+  for (int a = 0; a < R; ++a) acc[a] = _mm512_setzero_ps(), tail[a] = 0;
   for (int b = 0; b + 2 <= nb; b += 2) {
     const __m512i qv = _mm512_loadu_si512(q + b * kBlock);
+    const __m512 dx = pair(d[b], d[b + 1]);
+    const __m512 offset = P::offset == 0 ? _mm512_setzero_ps() : pair(kOffsetPerLane * ds[b], kOffsetPerLane * ds[b + 1]);
     for (int a = 0; a < R; ++a) {
-      const float d0 = f16(rows[a][b].d), d1 = f16(rows[a][b + 1].d);
-      const __m512 scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d0 * d[b]), _mm512_set1_ps(d1 * d[b + 1]));
-      acc[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(P::dot(rows[a] + b, qv)), scale, acc[a]);
-      corr[a] += d0 * ds[b] + d1 * ds[b + 1];
+      const __m512 sum = _mm512_cvtepi32_ps(P::dot(rows[a] + b, qv));
+      const __m512 x = P::offset == 0 ? _mm512_mul_ps(sum, dx) : _mm512_fmsub_ps(sum, dx, offset);
+      acc[a] = _mm512_fmadd_ps(x, scale_pair(rows[a] + b), acc[a]);
     }
   }
   if (nb & 1) {
@@ -129,11 +143,10 @@ void rows_dot(const typename P::Type* const* rows, const int8_t* q, const float*
     const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
     for (int a = 0; a < R; ++a) {
       const float dw = f16(rows[a][b].d);
-      tail[a] = dw * d[b] * static_cast<float>(P::dot1(rows[a][b], qv));
-      corr[a] += dw * ds[b];
+      tail[a] = dw * (d[b] * static_cast<float>(P::dot1(rows[a][b], qv)) - P::offset * ds[b]);
     }
   }
-  for (int a = 0; a < R; ++a) out[a] = _mm512_reduce_add_ps(acc[a]) + tail[a] - P::offset * corr[a];
+  for (int a = 0; a < R; ++a) out[a] = _mm512_reduce_add_ps(acc[a]) + tail[a];
 }
 
 // One token against rows [r0, r1), four rows at a time sharing each pair of activation blocks.
