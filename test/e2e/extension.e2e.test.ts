@@ -223,7 +223,7 @@ test('a sketch generates: CUDA falls back to the CPU visibly, the text fills an 
   // Loading the model on the requested backend fails here; the one-time notice says what runs.
   const notice = page.locator('.notifications-toasts .notification-toast', { hasText: 'The cuda backend cannot run because' });
   await step('fallback-notice', () => notice.waitFor({ timeout: 120_000 }));
-  assert.match((await notice.textContent()) ?? '', /running on cpu-\w+ instead\./);
+  assert.match((await notice.textContent()) ?? '', /running on cpu-[\w-]+ instead\./);
   await shot('05-backend-fallback');
 
   // The answer streams into a new untitled HTML editor and the preview opens beside it.
@@ -233,7 +233,7 @@ test('a sketch generates: CUDA falls back to the CPU visibly, the text fills an 
     await sketch.locator('#status', { hasText: 'Done.' }).waitFor({ timeout: 180_000 });
   });
   const status = await until('the status bar after the run', statusText, (t) => /tok\/s/.test(t));
-  assert.match(status, /Pixtral: pixtral-tiny · bf16 · cpu-\w+ instead of cuda · [\d.]+ tok\/s/, 'model, its weight precision, the backend that runs, and its speed');
+  assert.match(status, /Pixtral: pixtral-tiny · bf16 · cpu-[\w-]+ instead of cuda · [\d.]+ tok\/s/, 'model, its weight precision, the backend that runs, and its speed');
 
   const html = await step('editor', () => editorText('Untitled-1'));
   assert.ok(html.trim().length > 0, 'the editor holds the generated text');
@@ -312,6 +312,6 @@ test('hover a chart: its explanation is the model\'s, the next hover comes from 
   const log = await step('log', logLines);
   const hit = log.map((line) => /hover \S*\/chart\.png: explanation served from the cache \(explanation cache: hits (\d+), misses \d+\)$/.exec(line)).find(Boolean);
   assert.ok(hit && Number(hit[1]) >= 1, `a cache hit in the log:\n${log.join('\n')}`);
-  assert.ok(log.some((line) => /model loaded on cpu-\w+: The cuda backend cannot run because/.test(line)), 'the log says which backend runs, and why');
+  assert.ok(log.some((line) => /model loaded on cpu-[\w-]+: The cuda backend cannot run because/.test(line)), 'the log says which backend runs, and why');
   await shot('11-log');
 });

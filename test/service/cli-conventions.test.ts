@@ -138,7 +138,7 @@ test('--backend cuda where it cannot run: the answer comes from the CPU, and std
   assert.ok(run.stdout.length > 0, 'the answer');
   const warning = run.stderr.split('\n').find((line) => line.startsWith('warning: '));
   // A build with a CUDA backend on a machine with a GPU runs it, and has nothing to warn about.
-  if (warning) assert.match(warning, /^warning: The cuda backend cannot run because .*cuda.*; running on cpu-\w+ instead\.$/);
+  if (warning) assert.match(warning, /^warning: The cuda backend cannot run because .*cuda.*; running on cpu-[\w-]+ instead\.$/);
   else assert.doesNotMatch(run.stderr, /cannot run/);
   const plain = await pixtral(['explain', CHART, '--model', fixtureDir, '--max-tokens', '4', '--temperature', '0']);
   assert.equal(plain.stdout, run.stdout, 'the same answer as the default backend');
@@ -159,7 +159,7 @@ test('--backend webgpu: a software adapter only when PIXTRAL_WEBGPU_SOFTWARE=1, 
   assert.doesNotMatch(allowed.stderr, /^warning: /m);
   const refused = await pixtral([...args, '--backend', 'webgpu']);
   assert.equal(refused.code, 0, refused.stderr);
-  assert.match(refused.stderr, /^warning: The webgpu backend cannot run because the webgpu package \(Dawn\) found (no GPU adapter|only a software renderer).*; running on cpu-\w+ instead\.$/m);
+  assert.match(refused.stderr, /^warning: The webgpu backend cannot run because the webgpu package \(Dawn\) found (no GPU adapter|only a software renderer).*; running on cpu-[\w-]+ instead\.$/m);
   const auto = await pixtral([...args, '--backend', 'auto'], { PIXTRAL_WEBGPU_SOFTWARE: '1' });
   assert.equal(auto.code, 0, auto.stderr);
   assert.doesNotMatch(auto.stderr, /^warning: /m);
