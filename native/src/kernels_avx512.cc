@@ -14,6 +14,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "quant_blocks.h"
 
 namespace px {
@@ -21,37 +23,52 @@ namespace {
 
 inline void store(float* out, float v, bool accumulate) { *out = accumulate ? *out + v : v; }
 
+// Rows [r0, r1) of a row-major weight (stride elements of W a row) into y[r]: four rows at a time so
+// each activation load serves four rows, then one at a time. dot(std::integral_constant<int, R>,
+// rows[R], sums[R]) computes R dot products.
+template <typename W, typename Dot>
+void rows_by_four(float* y, const W* w, size_t stride, int r0, int r1, bool accumulate, Dot dot) {
+  float sums[4];
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const W* rows[4] = {w + r * stride, w + (r + 1) * stride, w + (r + 2) * stride, w + (r + 3) * stride};
+    dot(std::integral_constant<int, 4>{}, rows, sums);
+    for (int a = 0; a < 4; ++a) store(y + r + a, sums[a], accumulate);
+  }
+  for (; r < r1; ++r) {
+    const W* row = w + r * stride;
+    dot(std::integral_constant<int, 1>{}, &row, sums);
+    store(y + r, sums[0], accumulate);
+  }
+}
+
 inline __m512 load_bf16x16(const uint16_t* p) {
   const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-// One token of bf16 weights: rows [r0, r1), four at a time.
-void matvec_bf16(float* y, const float* x, const uint16_t* w, int in, int r0, int r1, bool accumulate) {
+// R rows of bf16 weights against one token x[in], sharing each 16-float load of x.
+template <int R>
+void bf16_rows(const uint16_t* const* rows, const float* x, int in, float* out) {
   const int in16 = in & ~15;
-  int r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const uint16_t* rows[4] = {w + static_cast<size_t>(r) * in, w + static_cast<size_t>(r + 1) * in,
-                               w + static_cast<size_t>(r + 2) * in, w + static_cast<size_t>(r + 3) * in};
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int i = 0; i < in16; i += 16) {
-      const __m512 xv = _mm512_loadu_ps(x + i);
-      for (int a = 0; a < 4; ++a) acc[a] = _mm512_fmadd_ps(load_bf16x16(rows[a] + i), xv, acc[a]);
-    }
-    for (int a = 0; a < 4; ++a) {
-      float s = _mm512_reduce_add_ps(acc[a]);
-      for (int i = in16; i < in; ++i) s += x[i] * bf16_to_f32(rows[a][i]);
-      store(y + r + a, s, accumulate);
-    }
+  __m512 acc[R];
+  for (int a = 0; a < R; ++a) acc[a] = _mm512_setzero_ps();
+  for (int i = 0; i < in16; i += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + i);
+    for (int a = 0; a < R; ++a) acc[a] = _mm512_fmadd_ps(load_bf16x16(rows[a] + i), xv, acc[a]);
   }
-  for (; r < r1; ++r) {
-    const uint16_t* row = w + static_cast<size_t>(r) * in;
-    __m512 acc = _mm512_setzero_ps();
-    for (int i = 0; i < in16; i += 16) acc = _mm512_fmadd_ps(load_bf16x16(row + i), _mm512_loadu_ps(x + i), acc);
-    float s = _mm512_reduce_add_ps(acc);
-    for (int i = in16; i < in; ++i) s += x[i] * bf16_to_f32(row[i]);
-    store(y + r, s, accumulate);
+  for (int a = 0; a < R; ++a) {
+    float s = _mm512_reduce_add_ps(acc[a]);
+    for (int i = in16; i < in; ++i) s += x[i] * bf16_to_f32(rows[a][i]);
+    out[a] = s;
   }
+}
+
+// One token of bf16 weights: rows [r0, r1).
+void matvec_bf16(float* y, const float* x, const uint16_t* w, int in, int r0, int r1, bool accumulate) {
+  rows_by_four(y, w, in, r0, r1, accumulate, [&](auto R, const uint16_t* const* rows, float* sums) {
+    bf16_rows<decltype(R)::value>(rows, x, in, sums);
+  });
 }
 
 void matmul_bf16_avx512(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
@@ -155,19 +172,9 @@ void matvec_blocks(float* y, const QuantizedActs& xq, size_t t, const typename P
                    bool accumulate) {
   const int8_t* q = xq.q + t * nb * kBlock;
   const float *d = xq.d + t * nb, *ds = xq.ds + t * nb;
-  float sums[4];
-  int r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const typename P::Type* rows[4] = {w + static_cast<size_t>(r) * nb, w + static_cast<size_t>(r + 1) * nb,
-                                       w + static_cast<size_t>(r + 2) * nb, w + static_cast<size_t>(r + 3) * nb};
-    rows_dot<P, 4>(rows, q, d, ds, nb, sums);
-    for (int a = 0; a < 4; ++a) store(y + r + a, sums[a], accumulate);
-  }
-  for (; r < r1; ++r) {
-    const typename P::Type* row = w + static_cast<size_t>(r) * nb;
-    rows_dot<P, 1>(&row, q, d, ds, nb, sums);
-    store(y + r, sums[0], accumulate);
-  }
+  rows_by_four(y, w, nb, r0, r1, accumulate, [&](auto R, const typename P::Type* const* rows, float* sums) {
+    rows_dot<P, decltype(R)::value>(rows, q, d, ds, nb, sums);
+  });
 }
 
 template <typename P>

@@ -17,12 +17,15 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Bound for logits reached through another fp32 summation order (matvec vs matmul, chunk edges,
- *  -O1 sanitized builds): 1e-4 of the largest reference logit, at least 1e-4. A wrong mask,
- *  position or cache row moves logits by 1e-2 and more. */
+ *  16- vs 8-lane kernels, -O1 sanitized builds): 1e-3 of the largest reference logit, at least 1e-3.
+ *  At image positions the random model turns a reordered sum into logit changes of up to 1.7e-4 of
+ *  the largest logit (seeds 1-40 and 100-189; the same with the AVX2 matvec's loop merely reversed),
+ *  while a structural error such as one extra cache row shifting every position moves them by
+ *  about 0.4 of it. */
 function reorderTolerance(ref: ArrayLike<number>): number {
   let m = 1;
   for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(ref[i]));
-  return 1e-4 * m;
+  return 1e-3 * m;
 }
 
 describe('engine consistency on random inputs', () => {
