@@ -11,6 +11,11 @@
 #include <cstring>
 #include <new>
 
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "float_formats.h"
 #include "quant_blocks.h"
 
@@ -19,8 +24,8 @@ namespace {
 
 class CpuBuffer final : public Buffer {
  public:
-  // Owned, 64-byte aligned memory.
-  CpuBuffer(size_t bytes, std::atomic<size_t>& in_use) : Buffer(bytes), in_use_(&in_use) {
+  // Owned, 64-byte aligned memory, added to `in_use` unless that is null (weights).
+  CpuBuffer(size_t bytes, std::atomic<size_t>* in_use) : Buffer(bytes), owned_(true), in_use_(in_use) {
     const size_t rounded = (std::max<size_t>(bytes, 1) + 63) & ~size_t(63);
 #if defined(_WIN32)
     data_ = _aligned_malloc(rounded, 64);
@@ -29,13 +34,13 @@ class CpuBuffer final : public Buffer {
 #endif
     if (!data_)
       throw EngineError(ErrorKind::OutOfMemory, "out of memory allocating " + std::to_string(bytes >> 20) + " MiB on the CPU");
-    in_use_->fetch_add(bytes, std::memory_order_relaxed);
+    if (in_use_) in_use_->fetch_add(bytes, std::memory_order_relaxed);
   }
   // A view of memory owned elsewhere (a weight in the file mapping).
   CpuBuffer(const void* data, size_t bytes) : Buffer(bytes), data_(const_cast<void*>(data)) {}
   ~CpuBuffer() override {
-    if (!in_use_) return;
-    in_use_->fetch_sub(bytes(), std::memory_order_relaxed);
+    if (!owned_) return;
+    if (in_use_) in_use_->fetch_sub(bytes(), std::memory_order_relaxed);
 #if defined(_WIN32)
     _aligned_free(data_);
 #else
@@ -43,11 +48,29 @@ class CpuBuffer final : public Buffer {
 #endif
   }
   void* data() const { return data_; }
+  // Block weights whose rows the backend interleaved for its kernel set (interleaved_blocks.h).
+  bool interleaved = false;
 
  private:
   void* data_ = nullptr;
-  std::atomic<size_t>* in_use_ = nullptr;  // null for views
+  bool owned_ = false;
+  std::atomic<size_t>* in_use_ = nullptr;
 };
+
+bool interleaved(const Tensor& t) { return static_cast<const CpuBuffer*>(t.buffer)->interleaved; }
+
+// Gives the pages wholly inside [p, p + n) of a read-only file mapping back to the page cache:
+// their bytes now live in the interleaved copy, and this keeps them out of the resident set.
+void release_mapped(const void* p, size_t n) {
+#if defined(__linux__) || defined(__APPLE__)
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+  (void)p, (void)n;
+#endif
+}
 
 template <typename T = float>
 T* at(const Tensor& t) {
@@ -87,16 +110,32 @@ CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::name() const { return std::string("cpu-") + kernels_->name; }
 
-std::unique_ptr<Buffer> CpuBackend::alloc(size_t bytes) { return std::make_unique<CpuBuffer>(bytes, bytes_in_use_); }
+std::unique_ptr<Buffer> CpuBackend::alloc(size_t bytes) { return std::make_unique<CpuBuffer>(bytes, &bytes_in_use_); }
 
 Tensor CpuBackend::weight(const TensorView& v) {
   const DType dtype = weight_dtype(v);
-  weights_.push_back(std::make_unique<CpuBuffer>(v.data, v.nbytes));
   Tensor t;
-  t.buffer = weights_.back().get();
   t.dtype = dtype;
   t.rows = v.shape.size() <= 1 ? 1 : v.shape[0];
   t.cols = t.rows == 0 ? 0 : v.numel() / t.rows;
+  if (is_block(dtype) && kernels_->interleaved_rows) {
+    // The kernel set reads 16 rows interleaved: a copy in that layout, made group by group on every
+    // thread, and the file's pages let go.
+    auto copy = std::make_unique<CpuBuffer>(v.nbytes, nullptr);
+    const size_t rb = row_bytes(dtype, t.cols);
+    const int64_t groups = (t.rows + kInterleavedRows - 1) / kInterleavedRows, per = 64;
+    pool_.parallel_for(static_cast<int>((groups + per - 1) / per), [&](int task, int) {
+      const int64_t r0 = task * per * kInterleavedRows, r1 = std::min(t.rows, r0 + per * kInterleavedRows);
+      interleave_rows(dtype, static_cast<const char*>(v.data) + r0 * rb, r1 - r0, t.cols,
+                      static_cast<char*>(copy->data()) + r0 * rb);
+    });
+    if (v.in_file_mapping) release_mapped(v.data, v.nbytes);
+    copy->interleaved = true;
+    weights_.push_back(std::move(copy));
+  } else {
+    weights_.push_back(std::make_unique<CpuBuffer>(v.data, v.nbytes));
+  }
+  t.buffer = weights_.back().get();
   return t;
 }
 
@@ -137,7 +176,10 @@ void CpuBackend::matmul(const Node& n) {
   thread_local std::vector<int8_t> xq_values;
   thread_local std::vector<float> xq_scales, xq_sums;
   QuantizedActs xq{};
-  if (is_block(w.dtype) && T <= kQuantizedActsRows) {
+  const bool blocks = is_block(w.dtype);
+  if (blocks && interleaved(w) != (kernels_->interleaved_rows != 0))
+    throw EngineError(ErrorKind::Internal, "a " + w.shape() + " matmul weight did not come through weight()");
+  if (blocks && T <= kernels_->quantized_acts_rows) {
     const size_t blocks = static_cast<size_t>(T) * (in / kBlock);
     xq_values.resize(blocks * kBlock);
     xq_scales.resize(blocks);
@@ -148,16 +190,20 @@ void CpuBackend::matmul(const Node& n) {
                               xq_sums.data() + static_cast<size_t>(t) * (in / kBlock));
     xq = {xq_values.data(), xq_scales.data(), xq_sums.data()};
   }
-  // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc). A task does
-  // at least kMinTaskMacs: a small model's decode matvecs are cheaper than waking a thread.
-  const int align = T == 1 ? 4 : 32;
+  // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc); interleaved
+  // block weights in whole groups of 16 rows, with the tail past the last group a task of its own
+  // (kernels.h). A task does at least kMinTaskMacs: a small model's decode matvecs are cheaper than
+  // waking a thread.
+  const bool groups = blocks && kernels_->interleaved_rows;
+  const int align = groups ? kernels_->interleaved_rows : T == 1 ? 4 : 32;
+  const int split = groups ? out / align * align : out;  // rows [split, out) are the tail task
   const int64_t min_rows = kMinTaskMacs / (static_cast<int64_t>(T) * in);
   int per = (out + pool_.size() * 4 - 1) / (pool_.size() * 4);
   per = static_cast<int>(std::max<int64_t>(per, min_rows));
   per = std::max(align, (per + align - 1) / align * align);
-  const int tasks = (out + per - 1) / per;
+  const int tasks = (split + per - 1) / per + (split < out);
   pool_.parallel_for(tasks, [&](int task, int) {
-    const int r0 = task * per, r1 = std::min(out, r0 + per);
+    const int r0 = task * per < split ? task * per : split, r1 = r0 < split ? std::min(split, r0 + per) : out;
     if (w.dtype == DType::BF16) {
       kernels_->matmul_bf16(y, out, xp, at<uint16_t>(w), T, in, r0, r1, n.accumulate);
     } else if (w.dtype == DType::Q8_0) {
@@ -356,12 +402,17 @@ void CpuBackend::embed(const Node& n) {
   const Tensor& table = n.src[0];
   const int32_t* ids = at<int32_t>(n.src[1]);
   float* y = at(n.dst);
+  std::vector<char> scratch(interleaved(table) ? table.row_bytes() : 0);
   for (int64_t t = 0; t < n.dst.rows; ++t) {
     if (ids[t] < 0 || ids[t] >= table.rows)
       throw EngineError(ErrorKind::BadInput, "token id " + std::to_string(ids[t]) + " is outside the vocabulary (0.." +
                                                  std::to_string(table.rows - 1) + ")");
-    widen_row(table.dtype, at<char>(table) + static_cast<size_t>(ids[t]) * table.row_bytes(), table.cols,
-              y + static_cast<size_t>(t) * table.cols);
+    const char* row = at<char>(table) + static_cast<size_t>(ids[t]) * table.row_bytes();
+    if (interleaved(table)) {
+      file_row(table.dtype, at<char>(table), table.rows, table.cols, ids[t], scratch.data());
+      row = scratch.data();
+    }
+    widen_row(table.dtype, row, table.cols, y + static_cast<size_t>(t) * table.cols);
   }
 }
 

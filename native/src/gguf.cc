@@ -219,7 +219,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
       throw EngineError(ErrorKind::BadWeights, path + ": tensor " + t.name + " is listed twice");
     FileDType dtype;
     if (readable(t.type, &dtype))
-      f->tensors_.emplace(t.name, TensorView{t.name, path, dtype, t.shape, bytes + data_start + t.offset, static_cast<size_t>(t.bytes)});
+      f->tensors_.emplace(t.name, TensorView{t.name, path, dtype, t.shape, bytes + data_start + t.offset, static_cast<size_t>(t.bytes), true});
     else
       f->unread_.emplace(t.name, kGgmlTypes[t.type].name);
   }

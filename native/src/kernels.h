@@ -11,6 +11,7 @@
 #include <string>
 
 #include "float_formats.h"
+#include "interleaved_blocks.h"
 
 namespace px {
 
@@ -35,8 +36,9 @@ struct QuantizedActs {
   const float* d;   // [T, in/32] block scales, max|x| / 127
   const float* ds;  // [T, in/32] d * sum(q) of each block (what Q4_0's offset of 8 multiplies)
 };
-// Block-weight matmuls with T <= kQuantizedActsRows read xq (int8 products); larger T read x and
-// widen the weights to fp32 a panel at a time (prefill, vision: compute-bound, exact activations).
+// Block-weight matmuls of the file-layout sets with T <= kQuantizedActsRows read xq (int8
+// products); larger T read x and widen the weights to fp32 a panel at a time (prefill, vision:
+// compute-bound, exact activations). The interleaved set reads xq at every T.
 constexpr int kQuantizedActsRows = 4;
 
 struct CpuKernels {
@@ -48,7 +50,7 @@ struct CpuKernels {
   // quantize_acts: one row of n (a multiple of 32) values into q[n], d[n/32], ds[n/32].
   void (*quantize_acts)(const float* x, int n, int8_t* q, float* d, float* ds);
   // As matmul_bf16 for W [out, in] of Q8_0 / Q4_0 blocks (in a multiple of 32); xq is x quantized
-  // when T <= kQuantizedActsRows, else unused.
+  // when T <= quantized_acts_rows, else unused.
   void (*matmul_q8_0)(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
                       int r0, int r1, bool accumulate);
   void (*matmul_q4_0)(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
@@ -57,6 +59,13 @@ struct CpuKernels {
   void (*axpy)(float* y, float a, const float* x, int n);   // y[i] += a*x[i]
   void (*widen_f16)(const uint16_t* h, int n, float* out);  // out[i] = h[i], IEEE half to fp32 (f16 KV cache)
   void (*attention_tile)(const AttentionTile& tile);          // softmax(q k^T * scale) v for the tile
+  // Layout of the block weights matmul_q8_0 / q4_0 read: 0, the file's; kInterleavedRows, 16 rows
+  // interleaved a block at a time (interleaved_blocks.h), made by the CPU backend when it takes a
+  // weight. With interleaved rows the backend passes [r0, r1) as whole groups of 16 rows, or rows
+  // of the tail past the last whole group (file layout there), never a range across both.
+  int interleaved_rows = 0;
+  // Block-weight matmuls with T <= this many rows read xq (int8 activations), above it x in fp32.
+  int quantized_acts_rows = kQuantizedActsRows;
 };
 
 // Best supported set (or the one PIXTRAL_KERNELS names, if supported).

@@ -1,19 +1,21 @@
 // AVX-512 kernel set with VNNI (x86-64: Ice Lake and later, Zen 4 and later). Compiled alone with
 // the AVX-512 flags so the rest of the addon runs on any x86-64; only called after runtime dispatch
-// has checked the processor (kernels.cc). It is the AVX2 set (kernels_avx2.cc) with the decode
-// matvecs rewritten for 512-bit registers:
-//  * Q8_0 / Q4_0 (T <= kQuantizedActsRows): two 32-value blocks per register, one VPDPBUSD (u8 x s8,
-//    four products summed per 32-bit lane) per two blocks where AVX2 needs maddubs + madd per
-//    block. Q8_0 is signed on both sides: |w| against q carrying w's sign. Q4_0's unsigned nibbles
-//    go in as they are; its offset of 8 comes back through the activations' block sums (ds).
+// has checked the processor (kernels.cc). It is the AVX2 set (kernels_avx2.cc) with these rewritten
+// for 512-bit registers:
+//  * Q8_0 / Q4_0 at every T, on weights the CPU backend interleaved 16 rows at a time
+//    (interleaved_blocks.h) and int8 activations: one VPDPBUSD multiplies a column of four weights
+//    of 16 rows by four broadcast activations (64 products into 16 row sums), so a block of 16 rows
+//    costs 8 of them and a handful of fp32 ops for the scales, with no shuffle or horizontal add.
+//    Prefill reuses each group's weights for four tokens from L2.
 //  * bf16 (T == 1): 16 weights widened per load, four rows sharing each load of x.
-// Prefill, vision, attention and the small vector ops stay the AVX2 set's (compute-bound on fp32
-// FMA, which 512-bit registers do not make faster on the processors that split them in two).
+// bf16 prefill, vision, attention and the small vector ops stay the AVX2 set's (compute-bound on
+// fp32 FMA, which 512-bit registers do not make faster on the processors that split them in two).
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include <limits>
 #include <type_traits>
 
 #include "quant_blocks.h"
@@ -77,121 +79,103 @@ void matmul_bf16_avx512(float* y, int ldy, const float* x, const uint16_t* w, in
   avx2_kernels()->matmul_bf16(y, ldy, x, w, T, in, r0, r1, accumulate);
 }
 
-inline int hsum_i32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
-}
-
-// dot(b, q): two blocks against 64 activations, 32-bit lanes 0-7 summing block b[0]'s products,
-// 8-15 block b[1]'s. dot1: one block, summed.
-struct Q8Pair {
-  using Type = BlockQ8_0;
-  static constexpr float offset = 0;
-  static constexpr auto fp32_path = &CpuKernels::matmul_q8_0;
-  static __m512i dot(const BlockQ8_0* b, __m512i q) {
-    const __m512i w = _mm512_inserti64x4(
-        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].q))),
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].q)), 1);
-    // q's sign flipped where w is negative, so that |w| * q' = w * q (|-128| = 128 as unsigned).
-    const __m512i qs = _mm512_mask_sub_epi8(q, _mm512_movepi8_mask(w), _mm512_setzero_si512(), q);
-    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), qs);
-  }
-  static int dot1(const BlockQ8_0& b, __m256i q) {
-    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q));
-    const __m256i qs = _mm256_mask_sub_epi8(q, _mm256_movepi8_mask(w), _mm256_setzero_si256(), q);
-    return hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), qs));
+// Interleaved block weights (interleaved_blocks.h). load: the eight 64-byte columns of one group
+// block as unsigned bytes, column k holding each row's weights 4k..4k+3; offset: what the unsigned
+// form adds to each weight (Q8_0: q + 128; Q4_0: the nibble n = q + 8).
+struct Q8Rows {
+  static constexpr int block_bytes = sizeof(BlockQ8_0);
+  static constexpr float offset = 128;
+  static constexpr auto file_layout = &CpuKernels::matmul_q8_0;
+  static void load(const uint8_t* cols, __m512i w[8]) {
+    for (int k = 0; k < 8; ++k) w[k] = _mm512_loadu_si512(cols + 64 * k);
   }
 };
-
-// A Q4_0 block's 16 bytes as its 32 nibbles in element order (low nibbles, then high) in 32 bytes.
-inline __m256i nibbles(const BlockQ4_0& b) {
-  const __m128i n = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.n));
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(n, 4), n), _mm256_set1_epi8(15));
-}
-
-struct Q4Pair {
-  using Type = BlockQ4_0;
+struct Q4Rows {
+  static constexpr int block_bytes = sizeof(BlockQ4_0);
   static constexpr float offset = 8;
-  static constexpr auto fp32_path = &CpuKernels::matmul_q4_0;
-  static __m512i dot(const BlockQ4_0* b, __m512i q) {
-    const __m512i n = _mm512_inserti64x4(_mm512_castsi256_si512(nibbles(b[0])), nibbles(b[1]), 1);
-    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), n, q);
-  }
-  static int dot1(const BlockQ4_0& b, __m256i q) {
-    return hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles(b), q));
+  static constexpr auto file_layout = &CpuKernels::matmul_q4_0;
+  static void load(const uint8_t* cols, __m512i w[8]) {
+    const __m512i low = _mm512_set1_epi8(15);
+    for (int m = 0; m < 4; ++m) {
+      const __m512i n = _mm512_loadu_si512(cols + 64 * m);
+      w[m] = _mm512_and_si512(n, low);
+      w[m + 4] = _mm512_and_si512(_mm512_srli_epi16(n, 4), low);
+    }
   }
 };
 
-inline float f16(uint16_t h) { return _cvtsh_ss(h); }
-
-// Lanes 0-7 = lo, 8-15 = hi.
-inline __m512 pair(float lo, float hi) { return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(lo), _mm512_set1_ps(hi)); }
-
-// The fp16 scales of two adjacent blocks as a pair vector: one conversion and one permute.
-template <typename Block>
-inline __m512 scale_pair(const Block* b) {
-  const uint32_t both = b[0].d | (static_cast<uint32_t>(b[1].d) << 16);
-  const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(both)));
-  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm512_castps128_ps512(two));
-}
-
-// R rows of nb blocks against one token's quantized activations (q, d, ds). Per block pair and row,
-// lane-wise: acc += dw * (float(int dot) * dx - offset * ds / 8); the 8 lanes of a block add the
-// offset term back to offset * ds (Q4_0's nibbles are unsigned; 1/8 is exact in fp32).
-template <typename P, int R>
-void rows_dot(const typename P::Type* const* rows, const int8_t* q, const float* d, const float* ds, int nb, float* out) {
-  constexpr float kOffsetPerLane = P::offset / 8;
-  __m512 acc[R];
-  float tail[R];
-  for (int a = 0; a < R; ++a) acc[a] = _mm512_setzero_ps(), tail[a] = 0;
-  for (int b = 0; b + 2 <= nb; b += 2) {
-    const __m512i qv = _mm512_loadu_si512(q + b * kBlock);
-    const __m512 dx = pair(d[b], d[b + 1]);
-    const __m512 offset = P::offset == 0 ? _mm512_setzero_ps() : pair(kOffsetPerLane * ds[b], kOffsetPerLane * ds[b + 1]);
-    for (int a = 0; a < R; ++a) {
-      const __m512 sum = _mm512_cvtepi32_ps(P::dot(rows[a] + b, qv));
-      const __m512 x = P::offset == 0 ? _mm512_mul_ps(sum, dx) : _mm512_fmsub_ps(sum, dx, offset);
-      acc[a] = _mm512_fmadd_ps(x, scale_pair(rows[a] + b), acc[a]);
+// One group of 16 rows against NT tokens of int8 activations q[NT][nb * 32] (scales d, block sums
+// ds). Per block and token, lane j: VPDPBUSD gives u = sum(unsigned w * q) over the block, so
+// dx * u - offset * ds = dx * sum(w * q), scaled by row j's dw into acc[t]. Two accumulator chains
+// per token keep VPDPBUSD's latency off the critical path at NT = 1 (decode).
+template <typename L, int NT>
+void group_tokens(const uint8_t* group, int nb, const int8_t* const* q, const float* const* d, const float* const* ds,
+                  __m512 acc[NT]) {
+  constexpr int kBlockBytes = kInterleavedRows * L::block_bytes;
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int b = 0; b < nb; ++b) {
+    const uint8_t* block = group + static_cast<size_t>(b) * kBlockBytes;
+    __m512i w[8];
+    L::load(block + 2 * kInterleavedRows, w);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
+    for (int t = 0; t < NT; ++t) {
+      const int32_t* x = reinterpret_cast<const int32_t*>(q[t] + b * kBlock);  // four activations a lane
+      __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();
+      for (int k = 0; k < 8; k += 2) {
+        u0 = _mm512_dpbusd_epi32(u0, w[k], _mm512_set1_epi32(x[k]));
+        u1 = _mm512_dpbusd_epi32(u1, w[k + 1], _mm512_set1_epi32(x[k + 1]));
+      }
+      const __m512 sum = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(u0, u1)), _mm512_set1_ps(d[t][b]),
+                                         _mm512_set1_ps(L::offset * ds[t][b]));
+      acc[t] = _mm512_fmadd_ps(sum, dw, acc[t]);
     }
   }
-  if (nb & 1) {
-    const int b = nb - 1;
-    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kBlock));
-    for (int a = 0; a < R; ++a) {
-      const float dw = f16(rows[a][b].d);
-      tail[a] = dw * (d[b] * static_cast<float>(P::dot1(rows[a][b], qv)) - P::offset * ds[b]);
-    }
+}
+
+// NT tokens from t0 against the group of 16 rows at `group` (rows r..r+15 of y).
+template <typename L, int NT>
+void group_rows(float* y, int ldy, const QuantizedActs& xq, const uint8_t* group, int t0, int nb, int r,
+                bool accumulate) {
+  const int8_t* q[NT];
+  const float *d[NT], *ds[NT];
+  for (int t = 0; t < NT; ++t) {
+    q[t] = xq.q + static_cast<size_t>(t0 + t) * nb * kBlock;
+    d[t] = xq.d + static_cast<size_t>(t0 + t) * nb;
+    ds[t] = xq.ds + static_cast<size_t>(t0 + t) * nb;
   }
-  for (int a = 0; a < R; ++a) out[a] = _mm512_reduce_add_ps(acc[a]) + tail[a];
+  __m512 acc[NT];
+  group_tokens<L, NT>(group, nb, q, d, ds, acc);
+  for (int t = 0; t < NT; ++t) {
+    float* out = y + static_cast<size_t>(t0 + t) * ldy + r;
+    _mm512_storeu_ps(out, accumulate ? _mm512_add_ps(_mm512_loadu_ps(out), acc[t]) : acc[t]);
+  }
 }
 
-// One token against rows [r0, r1), four rows at a time sharing each pair of activation blocks.
-template <typename P>
-void matvec_blocks(float* y, const QuantizedActs& xq, size_t t, const typename P::Type* w, int nb, int r0, int r1,
-                   bool accumulate) {
-  const int8_t* q = xq.q + t * nb * kBlock;
-  const float *d = xq.d + t * nb, *ds = xq.ds + t * nb;
-  rows_by_four(y, w, nb, r0, r1, accumulate, [&](auto R, const typename P::Type* const* rows, float* sums) {
-    rows_dot<P, decltype(R)::value>(rows, q, d, ds, nb, sums);
-  });
-}
-
-template <typename P>
-void matmul_blocks_avx512(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
-                          int r0, int r1, bool accumulate) {
-  if (T > kQuantizedActsRows) return (avx2_kernels()->*P::fp32_path)(y, ldy, x, xq, w, T, in, r0, r1, accumulate);
+// Every T, group by group: tokens four at a time, then one at a time, so a group's weights (16
+// rows: 87 KiB of Q8_0 at in = 5120) come from memory once and from L2 for the other tokens. Rows
+// of the tail past the last whole group are in the file layout.
+template <typename L>
+void matmul_interleaved(float* y, int ldy, const float* x, const QuantizedActs& xq, const uint8_t* w, int T, int in,
+                        int r0, int r1, bool accumulate) {
+  if ((r1 - r0) % kInterleavedRows) return (avx2_kernels()->*L::file_layout)(y, ldy, x, xq, w, T, in, r0, r1, accumulate);
   const int nb = in / kBlock;
-  const auto* blocks = reinterpret_cast<const typename P::Type*>(w);
-  for (int t = 0; t < T; ++t) matvec_blocks<P>(y + static_cast<size_t>(t) * ldy, xq, t, blocks, nb, r0, r1, accumulate);
+  const size_t row_bytes = static_cast<size_t>(nb) * L::block_bytes;
+  for (int r = r0; r < r1; r += kInterleavedRows) {
+    const uint8_t* group = w + r * row_bytes;
+    int t = 0;
+    for (; t + 4 <= T; t += 4) group_rows<L, 4>(y, ldy, xq, group, t, nb, r, accumulate);
+    for (; t < T; ++t) group_rows<L, 1>(y, ldy, xq, group, t, nb, r, accumulate);
+  }
 }
 
 CpuKernels make_avx512_vnni() {
   CpuKernels k = *avx2_kernels();
   k.name = "avx512-vnni";
   k.matmul_bf16 = matmul_bf16_avx512;
-  k.matmul_q8_0 = matmul_blocks_avx512<Q8Pair>;
-  k.matmul_q4_0 = matmul_blocks_avx512<Q4Pair>;
+  k.matmul_q8_0 = matmul_interleaved<Q8Rows>;
+  k.matmul_q4_0 = matmul_interleaved<Q4Rows>;
+  k.interleaved_rows = kInterleavedRows;
+  k.quantized_acts_rows = std::numeric_limits<int>::max();
   return k;
 }
 

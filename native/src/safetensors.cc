@@ -169,6 +169,7 @@ class EntryReader {
     TensorView t;
     t.name = name_;
     t.file = path_;
+    t.in_file_mapping = true;
     if (!dtype->is_string()) fail("has a dtype that is not a string");
     const DTypeInfo* di = dtype_by_name(dtype->string());
     if (!di) fail("has unsupported dtype \"" + dtype->string() + "\"");

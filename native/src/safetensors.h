@@ -27,6 +27,9 @@ struct TensorView {
   std::vector<int64_t> shape;  // row-major
   const void* data = nullptr;  // into the mapping
   size_t nbytes = 0;
+  // data lies in a read-only file mapping (a backend that copies it may let the pages go); false
+  // for tensors made in memory.
+  bool in_file_mapping = false;
 
   int64_t numel() const;
   std::string shape_str() const;  // "[4096, 5120]"

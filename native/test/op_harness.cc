@@ -51,6 +51,27 @@ Input random(Backend& be, DType dtype, int64_t rows, int64_t cols, Rng& rng, dou
   return upload(be, dtype, rows, cols, [&] { return rng.normal() * scale; });
 }
 
+// A checkpoint-like block weight: drawn values rounded to `dtype` (Q8_0 / Q4_0), handed to Backend::weight as a view
+// of host bytes (kept here: the CPU backend may read them in place).
+struct Weight {
+  std::vector<char> bytes;
+  Tensor tensor;
+  Vec values;
+};
+
+Weight block_weight(Backend& be, DType dtype, int64_t rows, int64_t cols, const std::function<double()>& draw) {
+  std::vector<float> f(static_cast<size_t>(rows * cols));
+  for (float& x : f) x = static_cast<float>(draw());
+  Weight w{std::vector<char>(row_bytes(dtype, cols) * rows), {}, {}};
+  narrow_row(dtype, f.data(), rows * cols, w.bytes.data());
+  const FileDType file = dtype == DType::Q8_0 ? FileDType::Q8_0 : FileDType::Q4_0;  // block types only
+  w.tensor = be.weight(TensorView{"w", "op harness", file, {rows, cols}, w.bytes.data(), w.bytes.size()});
+  std::vector<float> held(f.size());
+  widen_row(dtype, w.bytes.data(), rows * cols, held.data());
+  w.values.assign(held.begin(), held.end());
+  return w;
+}
+
 OwnedTensor ints(Backend& be, const std::vector<int32_t>& v) {
   OwnedTensor t(be, DType::I32, 1, static_cast<int64_t>(v.size()));
   be.write(*t, v.data());
@@ -147,10 +168,11 @@ void matmul_cases(std::vector<Case>& out) {
       }
 }
 
-// Block weights: compared with float64 on the dequantized values the backend holds. With T up to
-// kQuantizedActsRows the kernels round x per 32-value block to int8 (kernels.h), so the allowance
-// adds the largest error that rounding can cause; above, only float32 arithmetic.
-void block_matmul_cases(std::vector<Case>& out) {
+// Block weights: compared with float64 on the dequantized values the backend holds, taken through
+// Backend::weight as a checkpoint tensor is (the CPU backend may interleave them). With T up to
+// options.int8_activation_rows the kernels round x per 32-value block to int8 (kernels.h), so the
+// allowance adds the largest error that rounding can cause; above, only float32 arithmetic.
+void block_matmul_cases(std::vector<Case>& out, int int8_rows) {
   // T, K (a multiple of 32), N: decode, the last int8-activation row count and the first fp32 one,
   // ragged N, prefill blocks, the 12B K = 14336 in decode and prefill.
   const int shapes[][3] = {{1, 5120, 64}, {1, 96, 13}, {2, 320, 70}, {3, 256, 33}, {4, 512, 65}, {5, 512, 65},
@@ -159,16 +181,17 @@ void block_matmul_cases(std::vector<Case>& out) {
     for (const auto& s : shapes)
       for (int variant = 0; variant < 2; ++variant) {
         const int T = s[0], K = s[1], N = s[2];
-        const bool with_bias = variant == 1, accumulate = variant == 1, int8 = T <= kQuantizedActsRows;
+        const bool with_bias = variant == 1, accumulate = variant == 1, int8 = T <= int8_rows;
         out.push_back({"matmul",
                        std::string("w=") + dtype_name(w) + " " + dims({{"T", T}, {"K", K}, {"N", N}}) +
                            (with_bias ? " bias accumulate" : "") + (int8 ? " (int8 activations)" : ""),
                        "max |err| / (1e-5 sum|x*w| + int8 rounding bound)", 1, [=](Backend& be, Rng& rng) {
-                         Input x = random(be, DType::F32, T, K, rng), wt = random(be, w, N, K, rng, 0.05);
+                         Input x = random(be, DType::F32, T, K, rng);
+                         Weight wt = block_weight(be, w, N, K, [&] { return rng.normal() * 0.05; });
                          Input y = random(be, DType::F32, T, N, rng);
                          Input b = with_bias ? random(be, DType::BF16, 1, N, rng) : Input{};
                          Graph g;
-                         g.matmul(*y.tensor, *x.tensor, *wt.tensor, with_bias ? *b.tensor : Tensor{}, accumulate);
+                         g.matmul(*y.tensor, *x.tensor, wt.tensor, with_bias ? *b.tensor : Tensor{}, accumulate);
                          run(be, g);
                          const Vec got = fetch(be, *y.tensor);
                          const Vec ref = reference::matmul(x.values, wt.values, b.values, accumulate ? y.values : Vec{}, T, K, N);
@@ -186,20 +209,20 @@ void block_matmul_cases(std::vector<Case>& out) {
   // Zero blocks (a zero scale) in the activations and the weights must give zeros, not NaN.
   for (DType w : kBlockTypes)
     for (int T : {1, 9})
-      out.push_back({"matmul", std::string("w=") + dtype_name(w) + " T=" + std::to_string(T) + " K=64 N=8, zero blocks",
+      out.push_back({"matmul", std::string("w=") + dtype_name(w) + " T=" + std::to_string(T) + " K=64 N=24, zero blocks",
                      "max |err|", 0, [=](Backend& be, Rng& rng) {
                        int i = 0;
                        Input x = upload(be, DType::F32, T, 64, [&] { return (i++ % 64) < 32 ? 0.0 : rng.normal(); });
-                       int j = 0;
-                       Input wt = upload(be, w, 8, 64, [&] { return (j++ / 64) % 2 ? 0.0 : rng.normal(); });
-                       OwnedTensor y(be, DType::F32, T, 8);
+                       int j = 0;  // every odd row zero: in a 16-row group and in the tail past it
+                       Weight wt = block_weight(be, w, 24, 64, [&] { return (j++ / 64) % 2 ? 0.0 : rng.normal(); });
+                       OwnedTensor y(be, DType::F32, T, 24);
                        Graph g;
-                       g.matmul(*y, *x.tensor, *wt.tensor, Tensor{}, false);
+                       g.matmul(*y, *x.tensor, wt.tensor, Tensor{}, false);
                        run(be, g);
                        const Vec got = fetch(be, *y);
                        double worst = 0;
                        for (int t = 0; t < T; ++t)
-                         for (int n = 1; n < 8; n += 2) worst = std::max(worst, diff(got[static_cast<size_t>(t) * 8 + n], 0));
+                         for (int n = 1; n < 24; n += 2) worst = std::max(worst, diff(got[static_cast<size_t>(t) * 24 + n], 0));
                        for (double v : got) worst = std::max(worst, std::isfinite(v) ? 0.0 : INFINITY);
                        return worst;
                      }});
@@ -476,7 +499,7 @@ void cancel_cases(std::vector<Case>& out) {
 std::vector<CaseResult> run_all(Backend& backend, const Options& options) {
   std::vector<Case> cases;
   matmul_cases(cases);
-  block_matmul_cases(cases);
+  block_matmul_cases(cases, options.int8_activation_rows);
   rmsnorm_cases(cases);
   rope_cases(cases);
   attention_cases(cases);

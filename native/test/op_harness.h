@@ -32,6 +32,9 @@ struct Options {
   // K/V to bf16 (relative 2^-9 each, scores error ~2^-8 |q||k| / sqrt(hd)): 2e-2 of the output's
   // scale instead of 2e-5. Decode-sized cases keep the fp32 tolerances.
   bool bf16_matrix_units = false;
+  // Block-weight matmuls with T up to this many rows round x to int8 (the CPU kernel set's
+  // quantized_acts_rows): their allowance adds the largest error that rounding can cause.
+  int int8_activation_rows = 4;
 };
 
 // Runs every case on `backend`; never throws for a failing case (it is reported).

@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
     return 3;
   }
   // CUDA's tensor cores take bf16 operands: its tolerance profile (op_harness.h).
-  const auto results = px::harness::run_all(*backend, {seed, filter, backend_name == "cuda"});
+  px::harness::Options options{seed, filter, backend_name == "cuda"};
+  if (backend_name == "cpu") options.int8_activation_rows = (kernels.empty() ? px::cpu_kernels() : *px::cpu_kernels_named(kernels)).quantized_acts_rows;
+  const auto results = px::harness::run_all(*backend, options);
   int failed = 0;
   for (const auto& r : results) {
     failed += !r.ok;
