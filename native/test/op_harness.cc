@@ -135,10 +135,11 @@ std::string dims(std::initializer_list<std::pair<const char*, int>> d) {
 
 void matmul_cases(std::vector<Case>& out) {
   // T, K (inputs), N (outputs): decode rows, ragged tails (K not a multiple of 8/16, N not of 4/32),
-  // a block of 37 tokens and one of 64, and the 12B FFN down projection's K = 14336 in both matvec
-  // and tiled form (Mesa's llvmpipe ends a shader invocation after 65535 loop iterations).
+  // a block of 37 tokens, one of 64 and one of 250 (past a 240-token block of the AVX-512 tiles),
+  // and the 12B FFN down projection's K = 14336 in both matvec and tiled form (Mesa's llvmpipe ends
+  // a shader invocation after 65535 loop iterations).
   const int shapes[][3] = {{1, 5120, 64}, {1, 37, 13}, {2, 300, 70}, {3, 256, 33}, {5, 513, 65}, {7, 1000, 31},
-                           {37, 259, 97}, {64, 384, 96}, {1, 14336, 16}, {17, 14336, 16}};
+                           {37, 259, 97}, {64, 384, 96}, {250, 300, 40}, {1, 14336, 16}, {17, 14336, 16}};
   for (DType w : kFloatTypes)
     for (const auto& s : shapes)
       for (int variant = 0; variant < 2; ++variant) {
