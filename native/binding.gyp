@@ -69,7 +69,7 @@
       "target_name": "pixtral_testing",
       "dependencies": ["pixtral_core"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "sources": ["test/testing_addon.cc", "src/webgpu_js_executor.cc", "test/op_harness.cc", "test/reference_ops.cc"]
+      "sources": ["test/testing_addon.cc", "test/fma_peak.cc", "src/webgpu_js_executor.cc", "test/op_harness.cc", "test/reference_ops.cc"]
     },
     {
       "target_name": "op_harness",

@@ -1,6 +1,6 @@
 // pixtral_testing.node: entry points only the benchmarks and tests use, kept out of the production
 // addon (the VSIX ships pixtral_native.node alone). memcpyBandwidth is the peer the decode benchmark
-// compares its weight streaming with; matmulBf16 times the CPU matmul alone, outside any model;
+// compares its weight streaming with, fmaPeak the one prefill and the vision encoder are compared with; matmulBf16 times the CPU matmul alone, outside any model;
 // runOpHarness runs the op harness on a backend whose work happens in JS (WebGPU), on a worker thread
 // so the JS thread stays free to do it.
 #include <napi.h>
@@ -12,6 +12,7 @@
 #include "../src/cpu_backend.h"
 #include "../src/thread_pool.h"
 #include "../src/webgpu_js_executor.h"
+#include "fma_peak.h"
 #include "op_harness.h"
 
 namespace {
@@ -36,6 +37,17 @@ Napi::Value MemcpyBandwidth(const Napi::CallbackInfo& info) {
   for (int i = 0; i < iters; ++i) once();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return Napi::Number::New(info.Env(), static_cast<double>(bytes) * iters / s);
+}
+
+// fmaPeak(threads?) -> {flops, bits}: fp32 FLOP/s of the widest vector FMA (fma_peak.h); bits 0
+// where no probe exists for this processor.
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  const int threads = info.Length() > 0 ? info[0].As<Napi::Number>().Int32Value() : 0;
+  const px::FmaPeak peak = px::measure_fma_peak(threads);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("flops", peak.flops);
+  out.Set("bits", peak.bits);
+  return out;
 }
 
 // matmulBf16(x, w, rows, inDim, outDim, threads?): y [rows, outDim] = x @ w^T through the CPU
@@ -138,6 +150,7 @@ Napi::Value RunOpHarness(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memcpyBandwidth", Napi::Function::New(env, MemcpyBandwidth));
   exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("runOpHarness", Napi::Function::New(env, RunOpHarness));
   return exports;
 }

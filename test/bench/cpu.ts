@@ -362,9 +362,12 @@ async function main(): Promise<void> {
     const kernels = kernelShapes.map(([name, rows, cols, count]) => ({ name, rows, cols, count, ...matvecKernel(rows, cols, o.threads) }));
     const kernelLayerSeconds = kernels.reduce((a, k) => a + k.count * k.seconds, 0);
     await probe.sample();
+    // The compute-bound stages' yardstick, sampled after them as the bandwidth is around them.
+    const peaks = [0, 1, 2].map(() => testing.fmaPeak(o.threads));
     report({ o, base, full, wb, fullWb, started, loadBefore, cpu, cacheDir, model, A, B, decA, decB, memoryA, memoryBoth,
       prefillRuns, followUp: { cachedTokens, span: best(followUpAll), all: followUpAll }, visionSpan, visionAll, S, adapterSpan,
-      adapterAll, kernels, kernelLayerSeconds, memcpySamples: probe.memcpy, readSamples: probe.read });
+      adapterAll, kernels, kernelLayerSeconds, memcpySamples: probe.memcpy, readSamples: probe.read,
+      fmaPeakSamples: peaks.map((p) => p.flops), fmaBits: peaks[0].bits });
   } finally {
     probe.close();
   }
@@ -398,6 +401,9 @@ interface Results {
   kernelLayerSeconds: number;
   memcpySamples: number[];
   readSamples: number[];
+  /** fp32 FLOP/s of the widest vector FMA on all threads (testing.fmaPeak); empty where no probe exists. */
+  fmaPeakSamples: number[];
+  fmaBits: number;
 }
 
 function report(r: Results): void {
@@ -406,6 +412,7 @@ function report(r: Results): void {
   const memcpy = r.memcpySamples;
   const memcpyBw = median(memcpy);
   const readBw = median(r.readSamples);
+  const fmaPeak = r.fmaBits ? median(r.fmaPeakSamples) : NaN;
   const Q = base.nHeads * base.headDim;
 
   // ---- derived figures ----
@@ -445,6 +452,9 @@ function report(r: Results): void {
 
   // ---- table ----
   const vs = (bytesPerSecond: number): string[] => [pct(bytesPerSecond / memcpyBw), pct(bytesPerSecond / readBw)];
+  // GFLOP/s of a compute-bound stage, with its share of the FMA peak where the peak is known.
+  const gflops = (flopPerSecond: number): string =>
+    `${f(flopPerSecond / GB, 1)}${Number.isFinite(fmaPeak) ? ` (${pct(flopPerSecond / fmaPeak)} of peak)` : ''}`;
   const lines: string[] = [];
   const row = (...cells: string[]): void => void lines.push(`| ${cells.join(' | ')} |`);
   const date = started.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -469,6 +479,13 @@ function report(r: Results): void {
   row('---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
   row('memcpy bandwidth', `bytes copied/s, ${f(o.memcpyBytes / GiB, 2)} GiB, ${o.threads} threads, ${range(memcpy)}`, '', '', f(memcpyBw / GB, 2), '100%', '', '', '');
   row('read bandwidth', `memcmp, ${f(o.memcpyBytes / GiB, 2)} GiB, ${o.threads} threads, ${range(r.readSamples)}`, '', '', f(readBw / GB, 2), '', '100%', '', '');
+  row(
+    'fp32 FMA peak',
+    r.fmaBits ? `${r.fmaBits}-bit FMA chains, ${o.threads} threads, ${range(r.fmaPeakSamples)} GFLOP/s` : 'no probe for this processor',
+    '', '', '', '', '',
+    r.fmaBits ? f(fmaPeak / GB, 1) : 'n/a',
+    '',
+  );
   for (const [m, d] of [[A, decA], [B, decB]] as const) {
     const t = d.stepSeconds;
     row(
@@ -541,7 +558,7 @@ function report(r: Results): void {
       f(bytesPerToken(A.layers) / p.seconds / GB, 2),
       '',
       '',
-      f(p.flop / p.seconds / GB, 1),
+      gflops(p.flop / p.seconds),
       pct(p.cpuWait),
     );
   for (const p of prefill)
@@ -553,7 +570,7 @@ function report(r: Results): void {
       f(fullBytesPerToken / p.fullSeconds / GB, 2),
       '',
       '',
-      f(p.fullFlop / p.fullSeconds / GB, 1),
+      gflops(p.fullFlop / p.fullSeconds),
       '',
     );
   row(
@@ -564,7 +581,7 @@ function report(r: Results): void {
     '',
     '',
     '',
-    f((o.visionLayers * visionLayerFlop) / visionSpan.seconds / GB, 1),
+    gflops((o.visionLayers * visionLayerFlop) / visionSpan.seconds),
     pct(visionSpan.cpuWait),
   );
   row(
@@ -575,7 +592,7 @@ function report(r: Results): void {
     '',
     '',
     '',
-    f((full.vision.layers * visionLayerFlop) / fullVision / GB, 1),
+    gflops((full.vision.layers * visionLayerFlop) / fullVision),
     '',
   );
   row(
@@ -586,7 +603,7 @@ function report(r: Results): void {
     '',
     '',
     '',
-    f((2 * wb.adapterParams * S) / adapterSpan.seconds / GB, 1),
+    gflops((2 * wb.adapterParams * S) / adapterSpan.seconds),
     pct(adapterSpan.cpuWait),
   );
   row('image prompt to first token (implied) ⁶', `512×512 image = ${imageTokens} tokens, full model`, `${f(imageTtft, 0)} s`, '', '', '', '', '', '');
@@ -675,7 +692,8 @@ function report(r: Results): void {
   );
   lines.push(
     `⁴ ${full.nLayers}·(t_prefill − head)/${A.layers} + head, head time from ¹ (only the last row goes through the head). ` +
-      `Prefill is compute-bound: GFLOP/s counts 2 FLOP per weight per token plus causal attention.`,
+      `Prefill is compute-bound: GFLOP/s counts 2 FLOP per weight per token plus causal attention; "of peak" is its share of ` +
+        `the fp32 FMA peak measured in the same run (independent FMA chains on every thread, nothing loaded).`,
   );
   lines.push(
     `⁵ ${full.vision.layers}/${o.visionLayers} × the measured time; counts the fixed part (patch conv, ln_pre: ` +
@@ -722,6 +740,7 @@ function report(r: Results): void {
     weightBytes: wb,
     memcpyBytesPerSecond: { samples: memcpy, median: memcpyBw },
     readBytesPerSecond: { samples: r.readSamples, median: readBw },
+    fmaPeakFlops: { samples: r.fmaPeakSamples, median: fmaPeak, bits: r.fmaBits },
     models: [A, B].map((m) => ({ name: m.name, layers: m.layers, visionLayers: m.visionLayers, weightBytes: m.info.weightBytes, loadMs: m.loadMs, warmupMs: m.warmupMs })),
     decode: { [A.name]: decA, [B.name]: decB },
     prefill: prefill.map((p, i) => ({ ...p, runs: prefillRuns[i].all })),
