@@ -96,7 +96,7 @@ void axpy_generic(float* y, float a, const float* x, int n) {
 
 void widen_f16_generic(const uint16_t* h, int n, float* out) { widen_row(DType::F16, h, n, out); }
 
-void attention_generic(const AttentionTile& tile) { attention_tile_impl::run(tile); }
+void attention_generic(const AttentionTile& tile) { attention_tile_impl::run<16>(tile); }
 
 const CpuKernels kGeneric{"generic",
                           matmul_generic,

@@ -302,7 +302,7 @@ void widen_f16_avx2(const uint16_t* h, int n, float* out) {
   for (; i < n; ++i) out[i] = f16_to_f32(h[i]);
 }
 
-void attention_avx2(const AttentionTile& tile) { attention_tile_impl::run(tile); }
+void attention_avx2(const AttentionTile& tile) { attention_tile_impl::run<16>(tile); }
 
 const CpuKernels kAvx2{"avx2",
                        matmul_avx2,

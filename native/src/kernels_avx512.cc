@@ -11,7 +11,8 @@
 //  * bf16 (T > 1, prefill and vision): fp32 FMA on 512-bit registers over packed panels, with no
 //    horizontal sum in the loop. Processors with whole 512-bit FMA units (Zen 5, as on the machine
 //    that measured it, and Intel server cores) do twice the FLOPs a cycle of 256-bit FMA.
-// Attention and the small vector ops stay the AVX2 set's.
+//  * attention tiles: the shared loops (attention_tile.h) over 32 query vectors, two registers.
+// The small vector ops stay the AVX2 set's.
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -22,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "attention_tile.h"
 #include "quant_blocks.h"
 
 namespace px {
@@ -154,8 +156,21 @@ void pack_tokens(const float* x, int in, int T, int k0, int depth, std::vector<f
   t = 0;
   for (const int nt : tiles) {
     const int width = tile_width(nt);
-    for (int k = 0; k < depth; ++k)
-      for (int b = 0; b < width; ++b) *dst++ = b < nt ? x[static_cast<size_t>(t + b) * in + k0 + k] : 0.0f;
+    int k = 0;
+    // Whole tiles 16 inputs at a time: the 12 token rows (and 4 zero rows) transposed in registers,
+    // each input's 12 values stored with a mask. A scalar copy here cost a tenth of the vision
+    // encoder, whose 128-row tasks re-pack all 1024 tokens.
+    if (nt == kTileTokens)
+      for (; k + 16 <= depth; k += 16) {
+        __m512 r[16];
+        for (int b = 0; b < 16; ++b)
+          r[b] = b < kTileTokens ? _mm512_loadu_ps(x + static_cast<size_t>(t + b) * in + k0 + k) : _mm512_setzero_ps();
+        transpose16x16(r);
+        for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + (k + c) * kTileTokens, (1u << kTileTokens) - 1, r[c]);
+      }
+    for (; k < depth; ++k)
+      for (int b = 0; b < width; ++b) dst[k * width + b] = b < nt ? x[static_cast<size_t>(t + b) * in + k0 + k] : 0.0f;
+    dst += static_cast<size_t>(width) * depth;
     t += nt;
   }
 }
@@ -318,12 +333,15 @@ void matmul_interleaved(float* y, int ldy, const float* x, const QuantizedActs& 
   }
 }
 
+void attention_avx512(const AttentionTile& tile) { attention_tile_impl::run<32>(tile); }
+
 CpuKernels make_avx512_vnni() {
   CpuKernels k = *avx2_kernels();
   k.name = "avx512-vnni";
   k.matmul_bf16 = matmul_bf16_avx512;
   k.matmul_q8_0 = matmul_interleaved<Q8Rows>;
   k.matmul_q4_0 = matmul_interleaved<Q4Rows>;
+  k.attention_tile = attention_avx512;
   k.interleaved_rows = kInterleavedRows;
   k.quantized_acts_rows = std::numeric_limits<int>::max();
   return k;

@@ -95,7 +95,7 @@ void axpy_neon(float* y, float a, const float* x, int n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-void attention_neon(const AttentionTile& tile) { attention_tile_impl::run(tile); }
+void attention_neon(const AttentionTile& tile) { attention_tile_impl::run<16>(tile); }
 
 // ---- block weights ------------------------------------------------------------------------------
 

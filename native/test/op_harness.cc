@@ -290,11 +290,12 @@ void rope_cases(std::vector<Case>& out) {
 }
 
 void attention_cases(std::vector<Case>& out) {
-  // Tq, Tk (cache rows), H, K, hd, first position (-1: unmasked over all Tk rows).
+  // Tq, Tk (cache rows), H, K, hd, first position (-1: unmasked over all Tk rows). The last has a
+  // head size past the CPU tiles' groups of 4 dims and a query block past their 16/32-vector chunks.
   const int shapes[][6] = {{1, 1, 4, 2, 32, 0},     {1, 300, 8, 2, 64, 299}, {2, 70, 6, 2, 20, 60},
                            {37, 37, 4, 1, 16, 0},   {50, 130, 32, 8, 128, 80}, {33, 33, 3, 3, 16, -1},
                            {100, 100, 16, 16, 64, -1}, {3, 200, 12, 4, 24, 100}, {100, 500, 4, 2, 64, 400},
-                           {64, 600, 4, 4, 64, -1},  {40, 2000, 4, 2, 64, 1960}};
+                           {64, 600, 4, 4, 64, -1},  {40, 2000, 4, 2, 64, 1960}, {45, 45, 2, 1, 18, 0}};
   for (DType kv : {DType::F32, DType::F16, DType::BF16, DType::Q8_0})
     for (const auto& s : shapes) {
       const int Tq = s[0], Tk = s[1], H = s[2], K = s[3], hd = s[4], first = s[5];
