@@ -1,9 +1,10 @@
 // The VSIX holds only what runs: the bundles (no sources, maps, tests or CLI), the webview styles,
-// the engine addon for this platform, the worker's runtime modules and the small built-in sketch
-// model; and it stays under 40 MB.
+// the engine addon for this platform, the worker's runtime modules (Dawn for this platform only)
+// and the small built-in sketch model; and it stays under 40 MB. The Dawn it ships finds a GPU
+// adapter the way the worker resolves it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,9 @@ import { requires } from '../support/requirements';
 import { packageVsix } from './vsix';
 
 const unzip = requires('unzip');
+const mesa = requires('unzip', 'mesa-egl');
+// Dawn's folder in the webgpu package (esbuild.mjs stages this one only).
+const dawn = process.platform === 'darwin' ? 'darwin-universal' : `${process.platform}-${process.arch}`;
 let dir: string;
 let vsix: string;
 let files: string[];
@@ -43,6 +47,8 @@ test('ships the bundles, styles, engine addon and runtime modules', unzip.option
     'extension/models/pixtral-sketch-small/consolidated.safetensors',
     'extension/models/pixtral-sketch-small/params.json',
     'extension/models/pixtral-sketch-small/tekken.json',
+    'extension/dist/node_modules/webgpu/index.js',
+    `extension/dist/node_modules/webgpu/dist/${dawn}/dawn.node`,
   ]) {
     assert.ok(files.includes(required), `${required} is in the VSIX`);
   }
@@ -65,6 +71,8 @@ test('ships nothing else: no sources, maps, tests, CLI, fixtures or dev modules'
     /^extension\/models\/pixtral-sketch-small\/(consolidated\.safetensors|params\.json|tekken\.json)$/,
     /^extension\/native\/(prebuilds\/[\w-]+|build\/Release)\/(pixtral_native\.node|libpixtral_cuda\.so|pixtral_cuda\.dll)$/,
     /^extension\/node_modules\/(sharp|@img\/[\w.-]+|detect-libc|semver|tiktoken|@tailwindcss\/browser)\//,
+    /^extension\/dist\/node_modules\/webgpu\/(package\.json|index\.js|LICENSE\.md)$/,
+    new RegExp(`^extension/dist/node_modules/webgpu/dist/${dawn}/[\\w.-]+$`), // no other platform's Dawn
   ];
   const stray = files.filter((f) => !allowed.some((a) => a.test(f)));
   assert.deepEqual(stray, []);
@@ -77,4 +85,25 @@ test('is small: the built-in model is most of it', unzip.options, async () => {
   const { size } = await stat(vsix);
   assert.ok(size < 40 * 1024 * 1024, `VSIX is ${(size / 1024 / 1024).toFixed(1)} MB`);
   assert.ok(files.length < 200, `${files.length} files`);
+});
+
+test('the Dawn it ships gives the worker a WebGPU adapter', mesa.options, async () => {
+  if (!mesa.met()) return;
+  const root = path.join(dir, 'unpacked');
+  execFileSync('unzip', ['-q', vsix, '-d', root]);
+  // Beside dist/worker.js, so the bare specifier resolves as the worker's does.
+  const probe = path.join(root, 'extension', 'dist', 'dawn-probe.cjs');
+  await writeFile(
+    probe,
+    `(async () => {
+      const resolved = require.resolve('webgpu/package.json');
+      const { create, globals } = await import('webgpu');
+      Object.assign(globalThis, globals);
+      const adapter = await create(['backend=opengles']).requestAdapter({ featureLevel: 'compatibility' });
+      console.log(JSON.stringify({ resolved, adapter: adapter && (adapter.info.device || adapter.info.description) }));
+    })().catch((e) => { console.error(e); process.exit(1); });`,
+  );
+  const out = JSON.parse(execFileSync(process.execPath, [probe], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'surfaceless' } }));
+  assert.equal(out.resolved, path.join(root, 'extension', 'dist', 'node_modules', 'webgpu', 'package.json'));
+  assert.ok(typeof out.adapter === 'string' && out.adapter.length > 0, `an adapter (got ${out.adapter})`);
 });

@@ -1,5 +1,6 @@
-// Packages the extension as a VSIX with @vscode/vsce, the way it is published: bundles built
-// in production mode first (no source maps), then `vsce package` in the repository root.
+// Packages the extension as a VSIX with @vscode/vsce, the way it is published: `vsce package` in
+// the repository root, which first runs vscode:prepublish (esbuild.mjs --production: bundles
+// without source maps, Dawn for this platform staged in dist/node_modules/webgpu).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,6 @@ export function packageVsix(out: string): string {
     if (!existsSync(given)) throw new Error(`PIXTRAL_VSIX=${given} does not exist`);
     return given;
   }
-  execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: ROOT, stdio: 'inherit' });
   const vsce = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   execFileSync(process.execPath, [vsce, 'package', '--allow-missing-repository', '--skip-license', '--out', out], { cwd: ROOT, stdio: 'inherit' });
   return out;
