@@ -2,7 +2,7 @@
 // small data set generated into a temporary folder: targets scored against themselves, the best
 // constant answer, and deliberately damaged answers.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import type { PageBox, PageMeasure } from '../../tools/sketch-data/page-boxes';
 import { hashSeed, Rng } from '../../tools/sketch-data/random';
 import { Scorer, targetText, type Example } from '../../tools/sketch-data/scoring';
 import { launchChromium } from '../support/chromium';
+import { fixtureDir } from '../support/fixtures';
 
 let root = '';
 let renderer: Renderer;
@@ -127,4 +128,15 @@ test('a page shown in a tab measures like the renderer, so a live preview can be
   } finally {
     await close();
   }
+});
+
+test('--precision reaches the model: a q8_0 run answers every example and writes its weights beside the model', async () => {
+  // A copy of the fixture model (a complete model folder), so the quantized file lands in the copy.
+  const model = path.join(root, 'model');
+  for (const f of ['params.json', 'consolidated.safetensors', 'tekken.json']) cpSync(path.join(fixtureDir, f), path.join(model, f));
+  const out = path.join(root, 'out-q8');
+  const { rows } = await evaluate({ data: root, splits: ['eval'], model, precision: 'q8_0', limit: 1, out, pictures: 0, constantCandidates: 1, constantPool: 1, renderer });
+  assert.deepEqual(rows.map((r) => [r.task, r.n]), [['sketch', 1], ['chart', 1]]);
+  assert.ok(existsSync(path.join(model, 'pixtral-q8_0.safetensors')), 'the first q8_0 load quantized the copy');
+  assert.equal(readFileSync(path.join(out, 'predictions.jsonl'), 'utf8').trim().split('\n').length, 2);
 });

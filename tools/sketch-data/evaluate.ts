@@ -1,6 +1,6 @@
 // Evaluation of a sketch/chart model on the held-out splits (npm run eval:sketch):
 //   node --import tsx tools/sketch-data/evaluate.ts [--data DIR] [--splits eval,eval-unseen]
-//     [--model DIR | --predictions FILE] [--limit N] [--out DIR] [--pictures N]
+//     [--model DIR | --predictions FILE] [--precision P] [--limit N] [--out DIR] [--pictures N]
 // Prints one table (rows: split × task) with the model's scores beside the best constant
 // answer's, writes report.json, the model's answers (predictions.jsonl, which --predictions
 // reads back) and side-by-side pictures (input | target | output) to --out.
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { Renderer } from './browser';
 import { TASKS, type Task } from './examples';
 import { readIndex, SPLITS, type Split } from './generate';
+import type { WeightPrecision } from '../../src/engine/native';
 import { startModel } from './model-runner';
 import { sideBySide } from './pictures';
 import { hashSeed, Rng } from './random';
@@ -22,6 +23,8 @@ export interface EvaluateOptions {
   /** At most this many examples per split and task. */
   limit?: number;
   model?: string;
+  /** Weight precision of the model's load (default: the best that fits, as the product picks). */
+  precision?: WeightPrecision;
   /** JSONL of {"split","id","output"}: score these answers instead of running a model. */
   predictions?: string;
   out: string;
@@ -87,7 +90,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   try {
     const predictions = options.predictions ? readPredictions(options.predictions) : new Map<string, string>();
     if (!options.predictions) {
-      const model = await startModel(options.model);
+      const model = await startModel(options.model, options.precision);
       log(`model: ${model.model}`);
       const file = path.join(options.out, 'predictions.jsonl');
       writeFileSync(file, '');
@@ -150,11 +153,14 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
 }
 
 const USAGE = `usage: npm run eval:sketch -- [--data DIR] [--splits eval,eval-unseen] [--model DIR | --predictions FILE]
-                                [--limit N] [--out DIR] [--pictures N] [--constant-candidates K] [--constant-pool M]
+                                [--precision P] [--limit N] [--out DIR] [--pictures N] [--constant-candidates K] [--constant-pool M]
 
   --data DIR               the data set (default /work/data/sketch): DIR/<split>/index.jsonl, DIR/train for the constant
   --model DIR              the model to answer with (default: the one the pixtral command would use: the first usable model found, else the built-in one)
   --predictions FILE       score these answers instead: JSONL lines {"split","id","output"}
+  --precision P            load the model at bf16, q8_0, q4_0 or q4_0-pure (the first load at a quantized
+                           precision writes its weights file beside the model: point --model at a copy
+                           of the built-in model, whose folder ships in the VSIX)
   --limit N                at most N examples per split and task
   --out DIR                report.txt, report.json, predictions.jsonl, pictures/ (default DIR/eval-out)
   --pictures N             side-by-side pictures per split and task (default 12)
@@ -167,6 +173,7 @@ async function main(): Promise<void> {
       data: { type: 'string', default: '/work/data/sketch' },
       splits: { type: 'string', default: 'eval,eval-unseen' },
       model: { type: 'string' },
+      precision: { type: 'string' },
       predictions: { type: 'string' },
       limit: { type: 'string' },
       out: { type: 'string' },
@@ -186,6 +193,7 @@ async function main(): Promise<void> {
     data: values.data,
     splits,
     model: values.model,
+    precision: values.precision as WeightPrecision | undefined,
     predictions: values.predictions,
     limit: values.limit === undefined ? undefined : Number(values.limit),
     out: values.out ?? path.join(values.data, 'eval-out'),

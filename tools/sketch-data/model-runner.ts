@@ -2,6 +2,7 @@
 // of src/prompts, the local worker (src/service/worker-client.ts) and, for pages, the same HTML
 // extraction `pixtral html` applies. Greedy decoding, so a run is repeatable.
 import path from 'node:path';
+import type { WeightPrecision } from '../../src/engine/native';
 import { chooseModelDir } from '../../src/models/index';
 import { chartToTable, htmlFromSketch } from '../../src/prompts/index';
 import { HtmlExtractor } from '../../src/service/html-extract';
@@ -15,12 +16,13 @@ export interface ModelRun {
   close(): Promise<void>;
 }
 
-export async function startModel(explicit: string | undefined): Promise<ModelRun> {
+export async function startModel(explicit: string | undefined, precision?: WeightPrecision): Promise<ModelRun> {
   const model = await chooseModelDir(explicit === undefined ? undefined : path.resolve(explicit), { includeEmbedded: true });
   if (!model) throw new Error('no usable model found: pass --model DIR');
   const client = new WorkerClient({ model });
+  if (precision) client.usePrecision(precision);
   return {
-    model,
+    model: precision ? `${model} at ${precision}` : model,
     async answer(task, image) {
       const ref = { path: path.resolve(image) };
       const [conversation, maxTokens] =
