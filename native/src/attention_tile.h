@@ -2,8 +2,8 @@
 // query vectors of a block of rows that share one kv head, laid out transposed so every inner loop
 // runs over query vectors, contiguous and independent — the compiler vectorises them without
 // reassociating sums. Included by each kernels_<isa>.cc, so the same loops are compiled for
-// AVX-512, AVX2, NEON and the portable baseline. Online softmax over key blocks: only a [keys, vectors] tile of
-// scores exists at a time.
+// AVX-512, AVX2, NEON and the portable baseline. Online softmax over key blocks: only a
+// [keys, vectors] tile of scores exists at a time.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -72,10 +72,8 @@ inline void run(const AttentionTile& a) {
   for (int j0 = 0; j0 < keys; j0 += kKeyBlock) {
     const int nk = std::min(kKeyBlock, keys - j0);
     // scores[j, n] = sum_d k[j, d] * qt[d, n]: kRows keys x kChunk vectors held in registers over d.
-    const int whole = nv / kChunk * kChunk;
-    int grouped_keys = 0;
-    for (; grouped_keys + kRows <= nk; grouped_keys += kRows) {
-      const int j = grouped_keys;
+    const int whole = nv / kChunk * kChunk, grouped_keys = nk / kRows * kRows;
+    for (int j = 0; j < grouped_keys; j += kRows) {
       const float* k[kRows];
       float* s[kRows];
       for (int r = 0; r < kRows; ++r) k[r] = kbase + (j0 + j + r) * kv_stride;
@@ -118,9 +116,9 @@ inline void run(const AttentionTile& a) {
       }
     }
     // ot[d, n] += sum_j v[j, d] * p[j, n]: kRows dims x kChunk vectors held in registers over j.
-    int grouped_dims = 0;
-    for (; grouped_dims + kRows <= hd; grouped_dims += kRows)
-      for (int n0 = 0, d = grouped_dims; n0 < whole; n0 += kChunk) {
+    const int grouped_dims = hd / kRows * kRows;
+    for (int d = 0; d < grouped_dims; d += kRows)
+      for (int n0 = 0; n0 < whole; n0 += kChunk) {
         float* o[kRows];
         for (int r = 0; r < kRows; ++r) o[r] = ot.data() + static_cast<size_t>(d + r) * nv + n0;
         value_rows<kChunk>(vbase + j0 * kv_stride + d, kv_stride, nk, st.data() + n0, nv, o);

@@ -50,9 +50,11 @@ void rows_by_four(float* y, const W* w, size_t stride, int r0, int r1, bool accu
   }
 }
 
+// 16 bf16 values -> fp32 (the bits shifted into the high half).
+inline __m512 widen_bf16x16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+
 inline __m512 load_bf16x16(const uint16_t* p) {
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return widen_bf16x16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // R rows of bf16 weights against one token x[in], sharing each 16-float load of x.
@@ -129,10 +131,8 @@ void pack_panel(const uint16_t* w, int in, int rb, int rows, int k0, int depth, 
         for (int j = 0; j < 16; ++j) line[j] = _mm512_loadu_si512(src + static_cast<size_t>(j) * in);
         for (int half = 0; half < 2; ++half) {
           __m512 r[16];
-          for (int j = 0; j < 16; ++j) {
-            const __m256i h = half ? _mm512_extracti64x4_epi64(line[j], 1) : _mm512_castsi512_si256(line[j]);
-            r[j] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-          }
+          for (int j = 0; j < 16; ++j)
+            r[j] = widen_bf16x16(half ? _mm512_extracti64x4_epi64(line[j], 1) : _mm512_castsi512_si256(line[j]));
           transpose16x16(r);
           for (int c = 0; c < 16; ++c) _mm512_storeu_ps(panel + (k + 16 * half + c) * kPanelRows + 16 * v, r[c]);
         }

@@ -1,8 +1,8 @@
 // pixtral_testing.node: entry points only the benchmarks and tests use, kept out of the production
 // addon (the VSIX ships pixtral_native.node alone). memcpyBandwidth is the peer the decode benchmark
-// compares its weight streaming with, fmaPeak the one prefill and the vision encoder are compared with; matmulBf16 times the CPU matmul alone, outside any model;
-// runOpHarness runs the op harness on a backend whose work happens in JS (WebGPU), on a worker thread
-// so the JS thread stays free to do it.
+// compares its weight streaming with, fmaPeak the one for prefill and the vision encoder;
+// matmulBf16 times the CPU matmul alone, outside any model; runOpHarness runs the op harness on a
+// backend whose work happens in JS (WebGPU), on a worker thread so the JS thread stays free to do it.
 #include <napi.h>
 
 #include <chrono>

@@ -401,7 +401,7 @@ interface Results {
   kernelLayerSeconds: number;
   memcpySamples: number[];
   readSamples: number[];
-  /** fp32 FLOP/s of the widest vector FMA on all threads (testing.fmaPeak); empty where no probe exists. */
+  /** fp32 FLOP/s of the widest vector FMA on all threads (testing.fmaPeak); not used where fmaBits is 0 (no probe). */
   fmaPeakSamples: number[];
   fmaBits: number;
 }

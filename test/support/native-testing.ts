@@ -1,5 +1,6 @@
 // The test-only addon (native/test/testing_addon.cc, built beside the engine, never shipped):
-// memcpy bandwidth, the FMA peak and the CPU matmul alone for the benchmarks, the op harness on the WebGPU backend.
+// memcpy bandwidth, the FMA peak and the CPU matmul alone for the benchmarks, the op harness on the
+// WebGPU backend.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { WebGpuExecutor } from '../../src/engine/webgpu/executor';

@@ -7,10 +7,10 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { PRECISIONS } from '../../src/models/fit';
 import { Renderer } from './browser';
 import { TASKS, type Task } from './examples';
 import { readIndex, SPLITS, type Split } from './generate';
-import type { WeightPrecision } from '../../src/engine/native';
 import { startModel } from './model-runner';
 import { sideBySide } from './pictures';
 import { hashSeed, Rng } from './random';
@@ -24,7 +24,7 @@ export interface EvaluateOptions {
   limit?: number;
   model?: string;
   /** Weight precision of the model's load (default: the best that fits, as the product picks). */
-  precision?: WeightPrecision;
+  precision?: (typeof PRECISIONS)[number];
   /** JSONL of {"split","id","output"}: score these answers instead of running a model. */
   predictions?: string;
   out: string;
@@ -158,7 +158,7 @@ const USAGE = `usage: npm run eval:sketch -- [--data DIR] [--splits eval,eval-un
   --data DIR               the data set (default /work/data/sketch): DIR/<split>/index.jsonl, DIR/train for the constant
   --model DIR              the model to answer with (default: the one the pixtral command would use: the first usable model found, else the built-in one)
   --predictions FILE       score these answers instead: JSONL lines {"split","id","output"}
-  --precision P            load the model at bf16, q8_0, q4_0 or q4_0-pure (the first load at a quantized
+  --precision P            load the model at bf16, q8_0 or q4_0 (the first load at a quantized
                            precision writes its weights file beside the model: point --model at a copy
                            of the built-in model, whose folder ships in the VSIX)
   --limit N                at most N examples per split and task
@@ -166,6 +166,13 @@ const USAGE = `usage: npm run eval:sketch -- [--data DIR] [--splits eval,eval-un
   --pictures N             side-by-side pictures per split and task (default 12)
   --constant-candidates K  training targets tried as the constant answer (default 24)
   --constant-pool M        training examples each is tried on (default 48)`;
+
+function precisionFlag(raw: string | undefined): EvaluateOptions['precision'] {
+  if (raw === undefined) return undefined;
+  const precision = PRECISIONS.find((p) => p === raw);
+  if (!precision) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got "${raw}"`);
+  return precision;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -193,7 +200,7 @@ async function main(): Promise<void> {
     data: values.data,
     splits,
     model: values.model,
-    precision: values.precision as WeightPrecision | undefined,
+    precision: precisionFlag(values.precision),
     predictions: values.predictions,
     limit: values.limit === undefined ? undefined : Number(values.limit),
     out: values.out ?? path.join(values.data, 'eval-out'),
