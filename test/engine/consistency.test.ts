@@ -93,14 +93,23 @@ describe('engine consistency on random inputs', () => {
   });
 
   test('images packed in one sequence equal the same images encoded alone', async () => {
-    const imgs = [randomImage(), randomImage(), randomImage()];
+    // A one-patch image alone is a single row, which the matmuls run as a matvec: another fp32
+    // summation order than the packed matmul (up to 8.4e-7 of the largest output, 300 random
+    // pairs, AVX-512 panels), so every run has one and the bound is 1e-5 of the largest output.
+    // Attention leaking across images (one attention over all rows) moved an output by 0.23
+    // against a bound of 3.4e-5 (seed 3).
+    const P = vision().patchSize;
+    const onePatch = { pixels: randomFloats(rand, 3 * P * P), height: P, width: P };
+    const imgs = [randomImage(), onePatch, randomImage()];
     const packed = await engine.encodeImages(imgs);
     const Dv = vision().hidden;
     let offset = 0;
     for (const im of imgs) {
       const alone = await engine.encodeImages([im]);
       const slice = packed.out.subarray(offset, offset + alone.out.length);
-      assert.ok(maxAbsDiff(slice, alone.out) <= 1e-6, 'packed image differs from the image alone');
+      const bound = 1e-5 * Math.max(...alone.out.map(Math.abs));
+      const diff = maxAbsDiff(slice, alone.out);
+      assert.ok(diff <= bound, `packed ${im.height}x${im.width} image differs from the image alone by ${diff} (bound ${bound})`);
       offset += alone.out.length;
     }
     assert.equal(offset, packed.out.length);
