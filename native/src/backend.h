@@ -50,8 +50,13 @@ class Backend {
   virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;
   // A checkpoint tensor made usable by ops, as a [rows, cols] view (a vector is one row; more
   // dimensions fold into cols). Owned by the backend until it is destroyed. The CPU backend points
-  // into the file mapping (no copy); device backends upload.
+  // into the file mapping, or copies a matrix into the layout its kernel set multiplies
+  // (interleaved_blocks.h); device backends upload.
   virtual Tensor weight(const TensorView& t) = 0;
+  // A checkpoint tensor only read a row at a time (Op::Embed's table): as weight(), but where that
+  // copies into a kernel layout this keeps the file's, in which a row is one read and only the
+  // rows used become resident (the 12B's table is 1.3 GB in bf16).
+  virtual Tensor table(const TensorView& t) { return weight(t); }
   // Work is ordered as submitted (one stream): write, run and read each come after everything
   // submitted before them. A backend may run asynchronously, and keeps a Buffer that is released
   // while work still uses it alive until that work is done.

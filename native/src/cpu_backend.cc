@@ -112,20 +112,25 @@ std::string CpuBackend::name() const { return std::string("cpu-") + kernels_->na
 
 std::unique_ptr<Buffer> CpuBackend::alloc(size_t bytes) { return std::make_unique<CpuBuffer>(bytes, &bytes_in_use_); }
 
-Tensor CpuBackend::weight(const TensorView& v) {
+Tensor CpuBackend::weight(const TensorView& v) { return take(v, true); }
+Tensor CpuBackend::table(const TensorView& v) { return take(v, false); }
+
+Tensor CpuBackend::take(const TensorView& v, bool matrix) {
   const DType dtype = weight_dtype(v);
   Tensor t;
   t.dtype = dtype;
   t.rows = v.shape.size() <= 1 ? 1 : v.shape[0];
   t.cols = t.rows == 0 ? 0 : v.numel() / t.rows;
-  if (is_block(dtype) && kernels_->interleaved_rows) {
-    // The kernel set reads 16 rows interleaved: a copy in that layout, made group by group on every
-    // thread, and the file's pages let go.
+  const bool interleave = matrix && ((is_block(dtype) && kernels_->interleaved_rows) ||
+                                     (dtype == DType::BF16 && kernels_->matmul_bf16_panels && t.rows >= kBf16PanelRows));
+  if (interleave) {
+    // The kernel set reads 16 block rows interleaved, or bf16 in 32-row panels: a copy in that
+    // layout, made group by group on every thread, and the file's pages let go.
     auto copy = std::make_unique<CpuBuffer>(v.nbytes, nullptr);
     const size_t rb = row_bytes(dtype, t.cols);
-    const int64_t groups = (t.rows + kInterleavedRows - 1) / kInterleavedRows, per = 64;
+    const int64_t rows = interleaved_rows_of(dtype), groups = (t.rows + rows - 1) / rows, per = 64;
     pool_.parallel_for(static_cast<int>((groups + per - 1) / per), [&](int task, int) {
-      const int64_t r0 = task * per * kInterleavedRows, r1 = std::min(t.rows, r0 + per * kInterleavedRows);
+      const int64_t r0 = task * per * rows, r1 = std::min(t.rows, r0 + per * rows);
       interleave_rows(dtype, static_cast<const char*>(v.data) + r0 * rb, r1 - r0, t.cols,
                       static_cast<char*>(copy->data()) + r0 * rb);
     });
@@ -191,11 +196,12 @@ void CpuBackend::matmul(const Node& n) {
     xq = {xq_values.data(), xq_scales.data(), xq_sums.data()};
   }
   // Decode streams rows 4 at a time; prefill works in 32-row blocks (kernels_avx2.cc); interleaved
-  // block weights in whole groups of 16 rows, with the tail past the last group a task of its own
-  // (kernels.h). A task does at least kMinTaskMacs: a small model's decode matvecs are cheaper than
-  // waking a thread.
-  const bool groups = blocks && kernels_->interleaved_rows;
-  const int align = groups ? kernels_->interleaved_rows : T == 1 ? 4 : 32;
+  // block weights in whole groups of 16 rows, bf16 panels in whole panels of 32, with the tail past
+  // the last group a task of its own (kernels.h). A task does at least kMinTaskMacs: a small
+  // model's decode matvecs are cheaper than waking a thread.
+  const bool panels = w.dtype == DType::BF16 && interleaved(w);
+  const bool groups = (blocks && kernels_->interleaved_rows) || panels;
+  const int align = groups ? interleaved_rows_of(w.dtype) : T == 1 ? 4 : 32;
   const int split = groups ? out / align * align : out;  // rows [split, out) are the tail task
   const int64_t min_rows = kMinTaskMacs / (static_cast<int64_t>(T) * in);
   int per = (out + pool_.size() * 4 - 1) / (pool_.size() * 4);
@@ -205,7 +211,8 @@ void CpuBackend::matmul(const Node& n) {
   pool_.parallel_for(tasks, [&](int task, int) {
     const int r0 = task * per < split ? task * per : split, r1 = r0 < split ? std::min(split, r0 + per) : out;
     if (w.dtype == DType::BF16) {
-      kernels_->matmul_bf16(y, out, xp, at<uint16_t>(w), T, in, r0, r1, n.accumulate);
+      const auto kernel = panels && r0 < split ? kernels_->matmul_bf16_panels : kernels_->matmul_bf16;
+      kernel(y, out, xp, at<uint16_t>(w), T, in, r0, r1, n.accumulate);
     } else if (w.dtype == DType::Q8_0) {
       kernels_->matmul_q8_0(y, out, xp, xq, at<uint8_t>(w), T, in, r0, r1, n.accumulate);
     } else if (w.dtype == DType::Q4_0) {
@@ -402,16 +409,12 @@ void CpuBackend::embed(const Node& n) {
   const Tensor& table = n.src[0];
   const int32_t* ids = at<int32_t>(n.src[1]);
   float* y = at(n.dst);
-  std::vector<char> scratch(interleaved(table) ? table.row_bytes() : 0);
+  if (interleaved(table)) throw EngineError(ErrorKind::Internal, "an embedding table came through weight(), not table()");
   for (int64_t t = 0; t < n.dst.rows; ++t) {
     if (ids[t] < 0 || ids[t] >= table.rows)
       throw EngineError(ErrorKind::BadInput, "token id " + std::to_string(ids[t]) + " is outside the vocabulary (0.." +
                                                  std::to_string(table.rows - 1) + ")");
     const char* row = at<char>(table) + static_cast<size_t>(ids[t]) * table.row_bytes();
-    if (interleaved(table)) {
-      file_row(table.dtype, at<char>(table), table.rows, table.cols, ids[t], scratch.data());
-      row = scratch.data();
-    }
     widen_row(table.dtype, row, table.cols, y + static_cast<size_t>(t) * table.cols);
   }
 }

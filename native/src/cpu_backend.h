@@ -23,12 +23,15 @@ class CpuBackend final : public Backend {
   std::string name() const override;
   std::unique_ptr<Buffer> alloc(size_t bytes) override;
   Tensor weight(const TensorView& t) override;
+  Tensor table(const TensorView& t) override;
   void write(const Tensor& dst, const void* src) override;
   void read(void* dst, const Tensor& src) override;
   void run(const Graph& graph, const CancelToken& cancel) override;
   size_t bytes_in_use() const override { return bytes_in_use_.load(std::memory_order_relaxed); }
 
  private:
+  // A checkpoint tensor as weight() (matrix: in the kernel set's layout) or table() takes it.
+  Tensor take(const TensorView& v, bool matrix);
   void matmul(const Node& n);
   void rmsnorm(const Node& n);
   void rope(const Node& n);
@@ -43,7 +46,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   const CpuKernels* kernels_;
   std::atomic<size_t> bytes_in_use_{0};
-  std::vector<std::unique_ptr<Buffer>> weights_;  // views of the mapping handed out by weight()
+  std::vector<std::unique_ptr<Buffer>> weights_;  // handed out by weight() and table()
   SamplerScratch sampler_scratch_;
 };
 

@@ -16,7 +16,7 @@ Decoder::Decoder(Backend& backend, const ModelFiles& files, int context, int max
       max_chunk_(std::max(1, std::min(max_chunk, context))),
       logits_rows_(std::min(max_chunk_, 16)),
       kv_dtype_(kv_dtype),
-      tok_embeddings_(backend.weight(files.get("tok_embeddings.weight"))),
+      tok_embeddings_(backend.table(files.get("tok_embeddings.weight"))),
       norm_(backend.weight(files.get("norm.weight"))),
       output_(backend.weight(files.get("output.weight"))) {
   if (kv_dtype != DType::F32 && kv_dtype != DType::F16 && kv_dtype != DType::BF16 && kv_dtype != DType::Q8_0)

@@ -1,6 +1,7 @@
 // See interleaved_blocks.h.
 #include "interleaved_blocks.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "quant_blocks.h"
@@ -26,22 +27,28 @@ void to_group(DType t, const uint8_t* file_block, int j, uint8_t* group_block) {
   }
 }
 
-// Row j's block of a group back in the file layout.
-void from_group(DType t, const uint8_t* group_block, int j, uint8_t* file_block) {
-  std::memcpy(file_block, group_block + j * 2, 2);
-  if (t == DType::Q8_0) {
-    int8_t* q = reinterpret_cast<BlockQ8_0*>(file_block)->q;
-    for (int k = 0; k < 8; ++k)
-      for (int c = 0; c < 4; ++c) q[4 * k + c] = static_cast<int8_t>(group_block[chunk_at(k, j) + c] ^ 0x80);
-  } else {
-    uint8_t* n = reinterpret_cast<BlockQ4_0*>(file_block)->n;
-    for (int m = 0; m < 4; ++m) std::memcpy(n + 4 * m, group_block + chunk_at(m, j), 4);
+// bf16 panels: row j (< 16 or not) of the 32 at src into the even or odd slot of each input,
+// 64 inputs at a time so that each row's 128 bytes are read whole while the panel's lines are
+// written.
+void to_panel(const uint16_t* src, int64_t cols, uint16_t* panel) {
+  for (int64_t k0 = 0; k0 < cols; k0 += 64) {
+    const int64_t k1 = std::min(cols, k0 + 64);
+    for (int j = 0; j < kBf16PanelRows; ++j)
+      for (int64_t k = k0; k < k1; ++k) panel[k * kBf16PanelRows + (j < 16 ? 2 * j : 2 * (j - 16) + 1)] = src[j * cols + k];
   }
 }
 
 }  // namespace
 
 void interleave_rows(DType t, const void* src, int64_t rows, int64_t cols, void* dst) {
+  if (t == DType::BF16) {
+    const int64_t full = rows / kBf16PanelRows * kBf16PanelRows;
+    const auto* s = static_cast<const uint16_t*>(src);
+    auto* o = static_cast<uint16_t*>(dst);
+    for (int64_t g = 0; g < full; g += kBf16PanelRows) to_panel(s + g * cols, cols, o + g * cols);
+    std::memcpy(o + full * cols, s + full * cols, static_cast<size_t>((rows - full) * cols) * 2);
+    return;
+  }
   const size_t rb = row_bytes(t, cols), bb = dtype_traits(t).block_bytes;
   const int64_t nb = cols / kBlock, full = rows / kInterleavedRows * kInterleavedRows;
   const auto* s = static_cast<const uint8_t*>(src);
@@ -52,20 +59,6 @@ void interleave_rows(DType t, const void* src, int64_t rows, int64_t cols, void*
       for (int j = 0; j < kInterleavedRows; ++j) to_group(t, s + (g + j) * rb + b * bb, j, gb);
     }
   std::memcpy(o + full * rb, s + full * rb, (rows - full) * rb);
-}
-
-void file_row(DType t, const void* interleaved, int64_t rows, int64_t cols, int64_t r, void* out) {
-  const size_t rb = row_bytes(t, cols), bb = dtype_traits(t).block_bytes;
-  const auto* s = static_cast<const uint8_t*>(interleaved);
-  auto* o = static_cast<uint8_t*>(out);
-  if (r >= rows / kInterleavedRows * kInterleavedRows) {
-    std::memcpy(o, s + r * rb, rb);
-    return;
-  }
-  const int64_t g = r - r % kInterleavedRows;
-  const int j = static_cast<int>(r % kInterleavedRows);
-  for (int64_t b = 0; b < cols / kBlock; ++b)
-    from_group(t, s + g * rb + static_cast<size_t>(b) * kInterleavedRows * bb, j, o + b * bb);
 }
 
 }  // namespace px

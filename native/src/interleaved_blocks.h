@@ -9,6 +9,15 @@
 // so one 64-byte load is a column of four weights for each of 16 rows, which VPDPBUSD multiplies
 // by four broadcast activations into 16 per-row sums, with no shuffle and no horizontal add.
 // Q4_0's low nibbles of chunk m are values 4m..4m+3, its high nibbles values 16+4m..16+4m+3.
+//
+// bf16 weights, for the same kernel set, as panels of 32 rows: rows 32g..32g+31 occupy the same
+// elements as in the file, input by input, each input's 32 weights paired: panel[k][2i] = W[32g + i, k]
+// and panel[k][2i + 1] = W[32g + 16 + i, k] for i < 16. One 64-byte load is one input's weight for
+// 32 rows, and two bit operations on its 32-bit lanes (shift left 16; keep the high half) widen
+// rows 0..15 and 16..31 to fp32 in order, with no shuffle. Decode needs no horizontal sum, and a
+// prefill panel's inputs k0..k0+255 are 16 KiB in one place rather than 512 bytes in each of 32
+// rows `cols` apart, which the hardware prefetchers did not follow (the widening that read them
+// was a sixth of prefill). Rows past the last whole panel keep the file layout, as for the blocks.
 #pragma once
 #include <cstdint>
 
@@ -17,10 +26,11 @@
 namespace px {
 
 constexpr int kInterleavedRows = 16;
+constexpr int kBf16PanelRows = 32;
 
-// dst = src [rows, cols] of Q8_0 / Q4_0 in the interleaved layout (same byte count).
+// Rows interleaved together for weights of type t: 16 for Q8_0 / Q4_0, 32 for bf16.
+inline int interleaved_rows_of(DType t) { return t == DType::BF16 ? kBf16PanelRows : kInterleavedRows; }
+// dst = src [rows, cols] of Q8_0 / Q4_0 / BF16 in the interleaved layout (same byte count).
 void interleave_rows(DType t, const void* src, int64_t rows, int64_t cols, void* dst);
-// Row r of an interleaved tensor back in the file layout (row_bytes(t, cols) bytes).
-void file_row(DType t, const void* interleaved, int64_t rows, int64_t cols, int64_t r, void* out);
 
 }  // namespace px

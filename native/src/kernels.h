@@ -64,6 +64,11 @@ struct CpuKernels {
   // weight. With interleaved rows the backend passes [r0, r1) as whole groups of 16 rows, or rows
   // of the tail past the last whole group (file layout there), never a range across both.
   int interleaved_rows = 0;
+  // bf16 weights in 32-row panels (interleaved_blocks.h), when the set has a kernel for them
+  // (nullptr: the backend keeps the file layout). The backend passes [r0, r1) as whole panels;
+  // the rows past the last one go to matmul_bf16, which finds them where the file has them.
+  void (*matmul_bf16_panels)(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
+                             bool accumulate) = nullptr;
   // Block-weight matmuls with T <= this many rows read xq (int8 activations), above it x in fp32.
   int quantized_acts_rows = kQuantizedActsRows;
 };

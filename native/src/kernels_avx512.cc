@@ -8,6 +8,8 @@
 //    costs 8 of them and a handful of fp32 ops for the scales, with no shuffle or horizontal add.
 //    Prefill reuses each group's weights for four tokens from L2.
 //  * bf16 (T == 1): 16 weights widened per load, four rows sharing each load of x.
+//  * bf16 on the 32-row panels the CPU backend lays out (interleaved_blocks.h): one load per input
+//    for 32 rows, widened by a shift and a mask, read in place by decode and by the prefill tiles.
 //  * bf16 (T > 1, prefill and vision): fp32 FMA on 512-bit registers over packed panels, with no
 //    horizontal sum in the loop. Processors with whole 512-bit FMA units (Zen 5, as on the machine
 //    that measured it, and Intel server cores) do twice the FLOPs a cycle of 256-bit FMA.
@@ -89,6 +91,7 @@ void matvec_bf16(float* y, const float* x, const uint16_t* w, int in, int r0, in
 // tokens). Activations and accumulation stay fp32, as in the AVX2 set's tiles.
 constexpr int kPanelVectors = 2;  // 16 rows each
 constexpr int kPanelRows = 16 * kPanelVectors;
+static_assert(kPanelRows == kBf16PanelRows, "the backend lays out the panels the kernels read");
 constexpr int kPanelDepth = 256;
 constexpr int kTileTokens = 12;   // 24 of the 32 registers hold sums
 constexpr int kSmallTile = 4;     // tokens past the last whole tile go in tiles of 4 (zero-padded)
@@ -175,17 +178,46 @@ void pack_tokens(const float* x, int in, int T, int k0, int depth, std::vector<f
   }
 }
 
-// y[b, j] (+)= sum_k panel[k][j] * xp[k][b] for NT packed tokens (nt of them stored) and the rows
+// The two sources of a tile's weights, input k's 32 rows as two vectors (rows 0..15, 16..31):
+// a panel widened and transposed into fp32 (file layout), or the backend's bf16 panels read in
+// place, whose paired rows widen with a shift and a mask (interleaved_blocks.h).
+struct Fp32Panel {
+  const float* p;  // [depth][32]
+  void prefetch(int) const {}
+  void load(int k, __m512 wv[kPanelVectors]) const {
+    for (int v = 0; v < kPanelVectors; ++v) wv[v] = _mm512_loadu_ps(p + k * kPanelRows + 16 * v);
+  }
+};
+inline void widen_paired(__m512i line, __m512 wv[kPanelVectors]) {
+  wv[0] = _mm512_castsi512_ps(_mm512_slli_epi32(line, 16));
+  wv[1] = _mm512_castsi512_ps(_mm512_and_si512(line, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+struct Bf16Panel {
+  const uint16_t* p;  // [depth][32], rows paired
+  // The panel the tiles take next, fetched a line per input while the first tile works on this
+  // one: the tile's FMAs hide its loads, which a panel 32 rows away begins afresh for the
+  // hardware prefetcher.
+  const uint16_t* next = nullptr;
+  void prefetch(int k) const {
+    if (next) _mm_prefetch(reinterpret_cast<const char*>(next + static_cast<size_t>(k) * kPanelRows), _MM_HINT_T0);
+  }
+  void load(int k, __m512 wv[kPanelVectors]) const {
+    widen_paired(_mm512_loadu_si512(p + static_cast<size_t>(k) * kPanelRows), wv);
+  }
+};
+
+// y[b, j] (+)= sum_k W[j][k] * xp[k][b] for NT packed tokens (nt of them stored) and the rows
 // the masks keep (rows 16v + j for j in mask[v]).
-template <int NT>
-void panel_tile(float* y, int ldy, const float* xp, const float* panel, int depth, int nt,
+template <int NT, typename Panel>
+void panel_tile(float* y, int ldy, const float* xp, Panel panel, int depth, int nt,
                 const __mmask16 mask[kPanelVectors], bool overwrite) {
   __m512 acc[NT][kPanelVectors];
   for (int b = 0; b < NT; ++b)
     for (int v = 0; v < kPanelVectors; ++v) acc[b][v] = _mm512_setzero_ps();
   for (int k = 0; k < depth; ++k) {
     __m512 wv[kPanelVectors];
-    for (int v = 0; v < kPanelVectors; ++v) wv[v] = _mm512_loadu_ps(panel + k * kPanelRows + 16 * v);
+    panel.prefetch(k);
+    panel.load(k, wv);
     for (int b = 0; b < NT; ++b) {
       const __m512 xb = _mm512_set1_ps(xp[k * NT + b]);
       for (int v = 0; v < kPanelVectors; ++v) acc[b][v] = _mm512_fmadd_ps(wv[v], xb, acc[b][v]);
@@ -205,6 +237,8 @@ void panel_tile(float* y, int ldy, const float* xp, const float* panel, int dept
 // the tiles waited on its loads (-25% at T = 1024 against T = 128, kernel alone).
 constexpr int kTokenBlock = 20 * kTileTokens;
 
+// Panels: W in 32-row panels, r0 and r1 whole panels; else the file layout.
+template <bool Panels>
 void gemm_bf16(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1, bool accumulate) {
   thread_local std::vector<float> panel(static_cast<size_t>(kPanelRows) * kPanelDepth), xp;
   thread_local std::vector<int> tiles;
@@ -220,18 +254,34 @@ void gemm_bf16(float* y, int ldy, const float* x, const uint16_t* w, int T, int 
           const int n = std::clamp(rows - 16 * v, 0, 16);
           mask[v] = static_cast<__mmask16>((1u << n) - 1);
         }
-        pack_panel(w, in, rb, rows, k0, depth, panel.data());
-        const float* tile = xp.data();
-        int t = t0;
-        for (const int nt : tiles) {
-          float* yt = y + static_cast<size_t>(t) * ldy + rb;
-          if (nt == kTileTokens) {
-            panel_tile<kTileTokens>(yt, ldy, tile, panel.data(), depth, nt, mask, overwrite);
-          } else {
-            panel_tile<kSmallTile>(yt, ldy, tile, panel.data(), depth, nt, mask, overwrite);
+        const auto tiles_over = [&](auto source) {
+          const float* tile = xp.data();
+          int t = t0;
+          for (const int nt : tiles) {
+            if constexpr (Panels)
+              if (t > t0) source.next = nullptr;  // prefetched by the first tile
+            float* yt = y + static_cast<size_t>(t) * ldy + rb;
+            if (nt == kTileTokens) {
+              panel_tile<kTileTokens>(yt, ldy, tile, source, depth, nt, mask, overwrite);
+            } else {
+              panel_tile<kSmallTile>(yt, ldy, tile, source, depth, nt, mask, overwrite);
+            }
+            tile += static_cast<size_t>(tile_width(nt)) * depth;
+            t += nt;
           }
-          tile += static_cast<size_t>(tile_width(nt)) * depth;
-          t += nt;
+        };
+        if constexpr (Panels) {
+          // Next: the task's next panel at these inputs, else its first at the next token block
+          // or the next inputs.
+          const auto at = [&](int r, int k) { return w + static_cast<size_t>(r) * in + static_cast<size_t>(k) * kPanelRows; };
+          const uint16_t* next = rb + kPanelRows < r1 ? at(rb + kPanelRows, k0)
+                                 : t0 + kTokenBlock < T ? at(r0, k0)
+                                 : k0 + kPanelDepth < in ? at(r0, k0 + kPanelDepth)
+                                                         : nullptr;
+          tiles_over(Bf16Panel{at(rb, k0), next});
+        } else {
+          pack_panel(w, in, rb, rows, k0, depth, panel.data());
+          tiles_over(Fp32Panel{panel.data()});
         }
       }
     }
@@ -241,7 +291,44 @@ void gemm_bf16(float* y, int ldy, const float* x, const uint16_t* w, int T, int 
 void matmul_bf16_avx512(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
                         bool accumulate) {
   if (T == 1) return matvec_bf16(y, x, w, in, r0, r1, accumulate);
-  gemm_bf16(y, ldy, x, w, T, in, r0, r1, accumulate);
+  gemm_bf16<false>(y, ldy, x, w, T, in, r0, r1, accumulate);
+}
+
+// One token against whole 32-row panels: per input, one 64-byte load (32 rows' weights) widened
+// into two registers and multiplied by the broadcast input; four inputs in flight keep the FMA
+// latency off the stream, and the 32 sums need no horizontal add.
+void matvec_panels(float* y, const float* x, const uint16_t* w, int in, int r0, int r1, bool accumulate) {
+  constexpr int kUnroll = 4;
+  for (int rb = r0; rb < r1; rb += kPanelRows) {
+    const Bf16Panel panel{w + static_cast<size_t>(rb) * in};
+    __m512 lo[kUnroll], hi[kUnroll];
+    for (int u = 0; u < kUnroll; ++u) lo[u] = hi[u] = _mm512_setzero_ps();
+    const auto step = [&](int k, int u) {
+      __m512 wv[kPanelVectors];
+      panel.load(k, wv);
+      const __m512 xk = _mm512_set1_ps(x[k]);
+      lo[u] = _mm512_fmadd_ps(wv[0], xk, lo[u]);
+      hi[u] = _mm512_fmadd_ps(wv[1], xk, hi[u]);
+    };
+    int k = 0;
+    for (; k + kUnroll <= in; k += kUnroll)
+      for (int u = 0; u < kUnroll; ++u) step(k + u, u);
+    for (; k < in; ++k) step(k, 0);
+    __m512 sum_lo = _mm512_add_ps(_mm512_add_ps(lo[0], lo[1]), _mm512_add_ps(lo[2], lo[3]));
+    __m512 sum_hi = _mm512_add_ps(_mm512_add_ps(hi[0], hi[1]), _mm512_add_ps(hi[2], hi[3]));
+    if (accumulate) {
+      sum_lo = _mm512_add_ps(sum_lo, _mm512_loadu_ps(y + rb));
+      sum_hi = _mm512_add_ps(sum_hi, _mm512_loadu_ps(y + rb + 16));
+    }
+    _mm512_storeu_ps(y + rb, sum_lo);
+    _mm512_storeu_ps(y + rb + 16, sum_hi);
+  }
+}
+
+void matmul_bf16_panels(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
+                        bool accumulate) {
+  if (T == 1) return matvec_panels(y, x, w, in, r0, r1, accumulate);
+  gemm_bf16<true>(y, ldy, x, w, T, in, r0, r1, accumulate);
 }
 
 // Interleaved block weights (interleaved_blocks.h). load: the eight 64-byte columns of one group
@@ -339,6 +426,7 @@ CpuKernels make_avx512_vnni() {
   CpuKernels k = *avx2_kernels();
   k.name = "avx512-vnni";
   k.matmul_bf16 = matmul_bf16_avx512;
+  k.matmul_bf16_panels = matmul_bf16_panels;
   k.matmul_q8_0 = matmul_interleaved<Q8Rows>;
   k.matmul_q4_0 = matmul_interleaved<Q4Rows>;
   k.attention_tile = attention_avx512;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <random>
+#include <stdexcept>
 
 #include "../src/float_formats.h"
 #include "../src/kernels.h"
@@ -51,21 +52,35 @@ Input random(Backend& be, DType dtype, int64_t rows, int64_t cols, Rng& rng, dou
   return upload(be, dtype, rows, cols, [&] { return rng.normal() * scale; });
 }
 
-// A checkpoint-like block weight: drawn values rounded to `dtype` (Q8_0 / Q4_0), handed to Backend::weight as a view
-// of host bytes (kept here: the CPU backend may read them in place).
+// A checkpoint-like weight: drawn values rounded to `dtype`, handed to Backend::weight (or
+// Backend::table, for an embedding table) as a view of host bytes (kept here: the CPU backend may
+// read them in place, or lay a matrix out anew: Q8_0 / Q4_0 rows interleaved, bf16 in panels).
 struct Weight {
   std::vector<char> bytes;
   Tensor tensor;
   Vec values;
 };
 
-Weight block_weight(Backend& be, DType dtype, int64_t rows, int64_t cols, const std::function<double()>& draw) {
+FileDType file_dtype(DType t) {
+  switch (t) {
+    case DType::F32: return FileDType::F32;
+    case DType::F16: return FileDType::F16;
+    case DType::BF16: return FileDType::BF16;
+    case DType::Q8_0: return FileDType::Q8_0;
+    case DType::Q4_0: return FileDType::Q4_0;
+    default: throw std::invalid_argument(std::string("no checkpoint weight of type ") + dtype_name(t));
+  }
+}
+
+Weight checkpoint_weight(Backend& be, DType dtype, int64_t rows, int64_t cols, const std::function<double()>& draw,
+                         bool table = false) {
   std::vector<float> f(static_cast<size_t>(rows * cols));
   for (float& x : f) x = static_cast<float>(draw());
   Weight w{std::vector<char>(row_bytes(dtype, cols) * rows), {}, {}};
   narrow_row(dtype, f.data(), rows * cols, w.bytes.data());
-  const FileDType file = dtype == DType::Q8_0 ? FileDType::Q8_0 : FileDType::Q4_0;  // block types only
-  w.tensor = be.weight(TensorView{"w", "op harness", file, {rows, cols}, w.bytes.data(), w.bytes.size()});
+  const FileDType file = file_dtype(dtype);
+  const TensorView view{"w", "op harness", file, {rows, cols}, w.bytes.data(), w.bytes.size()};
+  w.tensor = table ? be.table(view) : be.weight(view);
   std::vector<float> held(f.size());
   widen_row(dtype, w.bytes.data(), rows * cols, held.data());
   w.values.assign(held.begin(), held.end());
@@ -137,36 +152,47 @@ void matmul_cases(std::vector<Case>& out) {
   // T, K (inputs), N (outputs): decode rows, ragged tails (K not a multiple of 8/16, N not of 4/32),
   // a block of 37 tokens, one of 64 and one of 250 (past a 240-token block of the AVX-512 tiles),
   // and the 12B FFN down projection's K = 14336 in both matvec and tiled form (Mesa's llvmpipe ends
-  // a shader invocation after 65535 loop iterations).
-  const int shapes[][3] = {{1, 5120, 64}, {1, 37, 13}, {2, 300, 70}, {3, 256, 33}, {5, 513, 65}, {7, 1000, 31},
-                           {37, 259, 97}, {64, 384, 96}, {250, 300, 40}, {1, 14336, 16}, {17, 14336, 16}};
+  // a shader invocation after 65535 loop iterations). bf16 weights also as a checkpoint's, through
+  // Backend::weight (the AVX-512 set's 32-row panels, with the rows past the last panel).
+  const int shapes[][3] = {{1, 5120, 64}, {1, 37, 45}, {2, 300, 70}, {3, 256, 33}, {5, 513, 65}, {7, 1000, 31},
+                           {37, 259, 97}, {64, 384, 96}, {250, 300, 40}, {1, 14336, 48}, {17, 14336, 48}};
   for (DType w : kFloatTypes)
-    for (const auto& s : shapes)
-      for (int variant = 0; variant < 2; ++variant) {
-        const int T = s[0], K = s[1], N = s[2];
-        const bool with_bias = variant == 1, accumulate = variant == 1;
-        out.push_back({"matmul",
-                       std::string("w=") + dtype_name(w) + " " + dims({{"T", T}, {"K", K}, {"N", N}}) +
-                           (with_bias ? " bias accumulate" : ""),
-                       "max |err| / sum|x*w|", 1e-5, [=](Backend& be, Rng& rng) {
-                         Input x = random(be, DType::F32, T, K, rng), wt = random(be, w, N, K, rng, 0.05);
-                         Input y = random(be, DType::F32, T, N, rng);
-                         Input b = with_bias ? random(be, DType::BF16, 1, N, rng) : Input{};
-                         Graph g;
-                         g.matmul(*y.tensor, *x.tensor, *wt.tensor, with_bias ? *b.tensor : Tensor{}, accumulate);
-                         run(be, g);
-                         const Vec got = fetch(be, *y.tensor);
-                         const Vec ref = reference::matmul(x.values, wt.values, b.values, accumulate ? y.values : Vec{}, T, K, N);
-                         const Vec scale = reference::matmul_scale(x.values, wt.values, T, K, N);
-                         double worst = 0;
-                         for (size_t i = 0; i < ref.size(); ++i)
-                           worst = std::max(worst, diff(got[i], ref[i]) /
-                                                       (scale[i] + (with_bias ? std::fabs(b.values[i % N]) : 0) +
-                                                        (accumulate ? std::fabs(y.values[i]) : 0)));
-                         return worst;
-                       },
-                       T > 8 ? 4e-3 : 0});
-      }
+    for (const bool checkpoint : {false, true})
+      for (const auto& s : shapes)
+        for (int variant = 0; variant < 2; ++variant) {
+          if (checkpoint && w != DType::BF16) continue;  // no checkpoint ships f32 or f16 matrices
+          const int T = s[0], K = s[1], N = s[2];
+          const bool with_bias = variant == 1, accumulate = variant == 1;
+          out.push_back({"matmul",
+                         std::string("w=") + dtype_name(w) + (checkpoint ? " (checkpoint weight) " : " ") +
+                             dims({{"T", T}, {"K", K}, {"N", N}}) + (with_bias ? " bias accumulate" : ""),
+                         "max |err| / sum|x*w|", 1e-5, [=](Backend& be, Rng& rng) {
+                           Input x = random(be, DType::F32, T, K, rng);
+                           Input uploaded;
+                           Weight held;
+                           if (checkpoint)
+                             held = checkpoint_weight(be, w, N, K, [&] { return rng.normal() * 0.05; });
+                           else
+                             uploaded = random(be, w, N, K, rng, 0.05);
+                           const Tensor& wt = checkpoint ? held.tensor : *uploaded.tensor;
+                           const Vec& wv = checkpoint ? held.values : uploaded.values;
+                           Input y = random(be, DType::F32, T, N, rng);
+                           Input b = with_bias ? random(be, DType::BF16, 1, N, rng) : Input{};
+                           Graph g;
+                           g.matmul(*y.tensor, *x.tensor, wt, with_bias ? *b.tensor : Tensor{}, accumulate);
+                           run(be, g);
+                           const Vec got = fetch(be, *y.tensor);
+                           const Vec ref = reference::matmul(x.values, wv, b.values, accumulate ? y.values : Vec{}, T, K, N);
+                           const Vec scale = reference::matmul_scale(x.values, wv, T, K, N);
+                           double worst = 0;
+                           for (size_t i = 0; i < ref.size(); ++i)
+                             worst = std::max(worst, diff(got[i], ref[i]) /
+                                                         (scale[i] + (with_bias ? std::fabs(b.values[i % N]) : 0) +
+                                                          (accumulate ? std::fabs(y.values[i]) : 0)));
+                           return worst;
+                         },
+                         T > 8 ? 4e-3 : 0});
+        }
 }
 
 // Block weights: compared with float64 on the dequantized values the backend holds, taken through
@@ -188,7 +214,7 @@ void block_matmul_cases(std::vector<Case>& out, int int8_rows) {
                            (with_bias ? " bias accumulate" : "") + (int8 ? " (int8 activations)" : ""),
                        "max |err| / (1e-5 sum|x*w| + int8 rounding bound)", 1, [=](Backend& be, Rng& rng) {
                          Input x = random(be, DType::F32, T, K, rng);
-                         Weight wt = block_weight(be, w, N, K, [&] { return rng.normal() * 0.05; });
+                         Weight wt = checkpoint_weight(be, w, N, K, [&] { return rng.normal() * 0.05; });
                          Input y = random(be, DType::F32, T, N, rng);
                          Input b = with_bias ? random(be, DType::BF16, 1, N, rng) : Input{};
                          Graph g;
@@ -215,7 +241,7 @@ void block_matmul_cases(std::vector<Case>& out, int int8_rows) {
                        int i = 0;
                        Input x = upload(be, DType::F32, T, 64, [&] { return (i++ % 64) < 32 ? 0.0 : rng.normal(); });
                        int j = 0;  // every odd row zero: in a 16-row group and in the tail past it
-                       Weight wt = block_weight(be, w, 24, 64, [&] { return (j++ / 64) % 2 ? 0.0 : rng.normal(); });
+                       Weight wt = checkpoint_weight(be, w, 24, 64, [&] { return (j++ / 64) % 2 ? 0.0 : rng.normal(); });
                        OwnedTensor y(be, DType::F32, T, 24);
                        Graph g;
                        g.matmul(*y, *x.tensor, wt.tensor, Tensor{}, false);
@@ -349,12 +375,12 @@ void elementwise_cases(std::vector<Case>& out) {
 void data_movement_cases(std::vector<Case>& out) {
   for (DType t : kFloatTypes) {
     out.push_back({"embed", std::string("table=") + dtype_name(t) + " V=1000 D=77 T=9", "max |err|", 0, [=](Backend& be, Rng& rng) {
-                     Input table = random(be, t, 1000, 77, rng);
+                     Weight table = checkpoint_weight(be, t, 1000, 77, [&] { return rng.normal(); }, true);
                      std::vector<int32_t> ids = {0, 999, 500, 500, 3};
                      for (int i = 0; i < 4; ++i) ids.push_back(rng.range(0, 1000));
                      OwnedTensor d_ids = ints(be, ids), y(be, DType::F32, static_cast<int64_t>(ids.size()), 77);
                      Graph g;
-                     g.embed(*y, *table.tensor, *d_ids);
+                     g.embed(*y, table.tensor, *d_ids);
                      run(be, g);
                      const Vec got = fetch(be, *y);
                      double worst = 0;
@@ -402,11 +428,11 @@ void data_movement_cases(std::vector<Case>& out) {
   }
   for (DType t : kBlockTypes)
     out.push_back({"embed", std::string("table=") + dtype_name(t) + " V=1000 D=96 T=6", "max |err|", 0, [=](Backend& be, Rng& rng) {
-                     Input table = random(be, t, 1000, 96, rng);
+                     Weight table = checkpoint_weight(be, t, 1000, 96, [&] { return rng.normal(); }, true);
                      const std::vector<int32_t> ids = {0, 999, 500, 500, 3, rng.range(0, 1000)};
                      OwnedTensor d_ids = ints(be, ids), y(be, DType::F32, static_cast<int64_t>(ids.size()), 96);
                      Graph g;
-                     g.embed(*y, *table.tensor, *d_ids);
+                     g.embed(*y, table.tensor, *d_ids);
                      run(be, g);
                      const Vec got = fetch(be, *y);
                      double worst = 0;
