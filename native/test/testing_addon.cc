@@ -50,8 +50,10 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// matmulBf16(x, w, rows, inDim, outDim, threads?): y [rows, outDim] = x @ w^T through the CPU
-// backend's matmul op, w given as bf16 bits [outDim, inDim].
+// matmulBf16(x, w, rows, inDim, outDim, threads?, runs?) -> {y, seconds}: y [rows, outDim] = x @ w^T
+// through the CPU backend's matmul op, w given as bf16 bits [outDim, inDim] and taken once through
+// Backend::weight as a checkpoint tensor is (into the kernel set's layout, if it has one); then the
+// op alone runs `runs` times (default 1), seconds[i] the wall time of run i.
 Napi::Value MatmulBf16(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>();
@@ -59,26 +61,30 @@ Napi::Value MatmulBf16(const Napi::CallbackInfo& info) {
   const int T = info[2].As<Napi::Number>().Int32Value(), in = info[3].As<Napi::Number>().Int32Value(),
             out = info[4].As<Napi::Number>().Int32Value();
   const int threads = info.Length() > 5 ? info[5].As<Napi::Number>().Int32Value() : 0;
+  const int runs = info.Length() > 6 ? info[6].As<Napi::Number>().Int32Value() : 1;
   if (x.ElementLength() != static_cast<size_t>(T) * in || w.ElementLength() != static_cast<size_t>(out) * in)
     throw Napi::RangeError::New(env, "x must be [rows, inDim] and w [outDim, inDim]");
-  static std::unique_ptr<px::CpuBackend> backend;
-  static int backend_threads = -1;
-  if (threads != backend_threads) {
-    backend = std::make_unique<px::CpuBackend>(threads);
-    backend_threads = threads;
-  }
-  // The weight is viewed in place, as a checkpoint tensor in the file mapping is (no copy).
+  if (runs < 1) throw Napi::RangeError::New(env, "runs must be at least 1");
+  px::CpuBackend backend(threads);
   px::TensorView view{"w", "bench", px::FileDType::BF16, {out, in}, w.Data(), w.ByteLength()};
-  const px::Tensor wt = backend->weight(view);
-  px::OwnedTensor xt(*backend, px::DType::F32, T, in), yt(*backend, px::DType::F32, T, out);
-  backend->write(*xt, x.Data());
+  const px::Tensor wt = backend.weight(view);
+  px::OwnedTensor xt(backend, px::DType::F32, T, in), yt(backend, px::DType::F32, T, out);
+  backend.write(*xt, x.Data());
   px::Graph g;
   g.matmul(*yt, *xt, wt, px::Tensor{}, false);
   std::atomic<uint64_t> epoch{0};
-  backend->run(g, px::CancelToken(epoch, 0));
+  Napi::Array seconds = Napi::Array::New(env, runs);
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    backend.run(g, px::CancelToken(epoch, 0));
+    seconds.Set(static_cast<uint32_t>(i), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
   Napi::Float32Array y = Napi::Float32Array::New(env, static_cast<size_t>(T) * out);
-  backend->read(y.Data(), *yt);
-  return y;
+  backend.read(y.Data(), *yt);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("y", y);
+  result.Set("seconds", seconds);
+  return result;
 }
 
 // runOpHarness('webgpu', executor, {seed?, filter?}) -> Promise<{cases: [...], backend, seed}>: each

@@ -11,8 +11,10 @@ export interface NativeTesting {
   memcpyBandwidth(bytes: number, iters: number, threads?: number): number;
   /** fp32 FLOP/s of the widest vector FMA on every thread (native/test/fma_peak.h); bits 0 where no probe exists. */
   fmaPeak(threads?: number): { flops: number; bits: number };
-  /** y [rows, outDim] = x [rows, inDim] @ w^T through the CPU backend's matmul; w is bf16 bits [outDim, inDim], viewed in place. */
-  matmulBf16(x: Float32Array, w: Uint16Array, rows: number, inDim: number, outDim: number, threads?: number): Float32Array;
+  /** y [rows, outDim] = x [rows, inDim] @ w^T through the CPU backend's matmul; w is bf16 bits
+   *  [outDim, inDim], taken once as a checkpoint weight is (the kernel set's layout), then the op
+   *  runs `runs` times (default 1): seconds[i] is run i's wall time. */
+  matmulBf16(x: Float32Array, w: Uint16Array, rows: number, inDim: number, outDim: number, threads?: number, runs?: number): { y: Float32Array; seconds: number[] };
   /** The op harness (native/test/op_harness.cc) on the WebGPU backend over `executor`, on a worker
    *  thread: one line per case, as the op_harness program prints them. */
   runOpHarness(backend: 'webgpu', executor: WebGpuExecutor, options?: { seed?: number; filter?: string }): Promise<{ cases: HarnessLine[]; backend: string; seed: number }>;
