@@ -131,8 +131,12 @@ Tensor CpuBackend::take(const TensorView& v, bool matrix) {
     const int64_t rows = interleaved_rows_of(dtype), groups = (t.rows + rows - 1) / rows, per = 64;
     pool_.parallel_for(static_cast<int>((groups + per - 1) / per), [&](int task, int) {
       const int64_t r0 = task * per * rows, r1 = std::min(t.rows, r0 + per * rows);
-      interleave_rows(dtype, static_cast<const char*>(v.data) + r0 * rb, r1 - r0, t.cols,
-                      static_cast<char*>(copy->data()) + r0 * rb);
+      const char* src = static_cast<const char*>(v.data) + r0 * rb;
+      char* dst = static_cast<char*>(copy->data()) + r0 * rb;
+      if (dtype == DType::BF16)
+        kernels_->interleave_bf16(reinterpret_cast<const uint16_t*>(src), r1 - r0, t.cols, reinterpret_cast<uint16_t*>(dst));
+      else
+        interleave_rows(dtype, src, r1 - r0, t.cols, dst);
     });
     if (v.in_file_mapping) release_mapped(v.data, v.nbytes);
     copy->interleaved = true;

@@ -1,7 +1,6 @@
 // See interleaved_blocks.h.
 #include "interleaved_blocks.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "quant_blocks.h"
@@ -27,28 +26,9 @@ void to_group(DType t, const uint8_t* file_block, int j, uint8_t* group_block) {
   }
 }
 
-// bf16 panels: row j (< 16 or not) of the 32 at src into the even or odd slot of each input,
-// 64 inputs at a time so that each row's 128 bytes are read whole while the panel's lines are
-// written.
-void to_panel(const uint16_t* src, int64_t cols, uint16_t* panel) {
-  for (int64_t k0 = 0; k0 < cols; k0 += 64) {
-    const int64_t k1 = std::min(cols, k0 + 64);
-    for (int j = 0; j < kBf16PanelRows; ++j)
-      for (int64_t k = k0; k < k1; ++k) panel[k * kBf16PanelRows + (j < 16 ? 2 * j : 2 * (j - 16) + 1)] = src[j * cols + k];
-  }
-}
-
 }  // namespace
 
 void interleave_rows(DType t, const void* src, int64_t rows, int64_t cols, void* dst) {
-  if (t == DType::BF16) {
-    const int64_t full = rows / kBf16PanelRows * kBf16PanelRows;
-    const auto* s = static_cast<const uint16_t*>(src);
-    auto* o = static_cast<uint16_t*>(dst);
-    for (int64_t g = 0; g < full; g += kBf16PanelRows) to_panel(s + g * cols, cols, o + g * cols);
-    std::memcpy(o + full * cols, s + full * cols, static_cast<size_t>((rows - full) * cols) * 2);
-    return;
-  }
   const size_t rb = row_bytes(t, cols), bb = dtype_traits(t).block_bytes;
   const int64_t nb = cols / kBlock, full = rows / kInterleavedRows * kInterleavedRows;
   const auto* s = static_cast<const uint8_t*>(src);

@@ -30,7 +30,11 @@ constexpr int kBf16PanelRows = 32;
 
 // Rows interleaved together for weights of type t: 16 for Q8_0 / Q4_0, 32 for bf16.
 inline int interleaved_rows_of(DType t) { return t == DType::BF16 ? kBf16PanelRows : kInterleavedRows; }
-// dst = src [rows, cols] of Q8_0 / Q4_0 / BF16 in the interleaved layout (same byte count).
+// Where row j of a bf16 panel sits among an input's 32 weights. The kernel set that reads the
+// panels also lays them out (CpuKernels::interleave_bf16).
+inline int panel_slot(int j) { return j < 16 ? 2 * j : 2 * (j - 16) + 1; }
+
+// dst = src [rows, cols] of Q8_0 / Q4_0 in the interleaved layout (same byte count).
 void interleave_rows(DType t, const void* src, int64_t rows, int64_t cols, void* dst);
 
 }  // namespace px

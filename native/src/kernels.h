@@ -69,6 +69,8 @@ struct CpuKernels {
   // the rows past the last one go to matmul_bf16, which finds them where the file has them.
   void (*matmul_bf16_panels)(float* y, int ldy, const float* x, const uint16_t* w, int T, int in, int r0, int r1,
                              bool accumulate) = nullptr;
+  // dst = src [rows, cols] of bf16 in those panels, rows past the last whole panel as they are.
+  void (*interleave_bf16)(const uint16_t* src, int64_t rows, int64_t cols, uint16_t* dst) = nullptr;
   // Block-weight matmuls with T <= this many rows read xq (int8 activations), above it x in fp32.
   int quantized_acts_rows = kQuantizedActsRows;
 };
