@@ -188,10 +188,6 @@ struct Fp32Panel {
     for (int v = 0; v < kPanelVectors; ++v) wv[v] = _mm512_loadu_ps(p + k * kPanelRows + 16 * v);
   }
 };
-inline void widen_paired(__m512i line, __m512 wv[kPanelVectors]) {
-  wv[0] = _mm512_castsi512_ps(_mm512_slli_epi32(line, 16));
-  wv[1] = _mm512_castsi512_ps(_mm512_and_si512(line, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
-}
 struct Bf16Panel {
   const uint16_t* p;  // [depth][32], rows paired
   // The panel the tiles take next, fetched a line per input while the first tile works on this
@@ -202,7 +198,9 @@ struct Bf16Panel {
     if (next) _mm_prefetch(reinterpret_cast<const char*>(next + static_cast<size_t>(k) * kPanelRows), _MM_HINT_T0);
   }
   void load(int k, __m512 wv[kPanelVectors]) const {
-    widen_paired(_mm512_loadu_si512(p + static_cast<size_t>(k) * kPanelRows), wv);
+    const __m512i line = _mm512_loadu_si512(p + static_cast<size_t>(k) * kPanelRows);
+    wv[0] = _mm512_castsi512_ps(_mm512_slli_epi32(line, 16));
+    wv[1] = _mm512_castsi512_ps(_mm512_and_si512(line, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
   }
 };
 
@@ -330,14 +328,14 @@ void matvec_panels(float* y, const float* x, const uint16_t* w, int in, int r0, 
 // scalar loop made loading a bf16 model a 1.3 GB/s pass).
 void panel_bf16(const uint16_t* src, int64_t cols, uint16_t* panel) {
   int64_t k = 0;
+  // Row j's inputs k..k+15, zero-extended to 32-bit lanes.
+  const auto row16 = [&](int j) {
+    return _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j * cols + k)));
+  };
   for (; k + 16 <= cols; k += 16) {
     __m512 r[16];
-    for (int i = 0; i < 16; ++i) {
-      const auto row16 = [&](int j) {
-        return _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j * cols + k)));
-      };
+    for (int i = 0; i < 16; ++i)
       r[i] = _mm512_castsi512_ps(_mm512_or_si512(row16(i), _mm512_slli_epi32(row16(16 + i), 16)));
-    }
     transpose16x16(r);
     for (int m = 0; m < 16; ++m) _mm512_storeu_ps(reinterpret_cast<float*>(panel + (k + m) * kPanelRows), r[m]);
   }

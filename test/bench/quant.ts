@@ -190,10 +190,11 @@ async function main(): Promise<void> {
     probe.close();
     if (!o.keep) rmSync(model.root, { recursive: true, force: true });
   }
-  report(o, rows, median(probe.read), cpu);
+  report(o, rows, probe.read, cpu);
 }
 
-function report(o: Options, rows: Row[], readBw: number, cpu: string): void {
+function report(o: Options, rows: Row[], reads: number[], cpu: string): void {
+  const readBw = median(reads);
   const bf16Bytes = rows.find((r) => r.precision === 'bf16')?.bytes;
   const f = (x: number, d = 2): string => x.toFixed(d);
   const out: string[] = [];
@@ -201,8 +202,7 @@ function report(o: Options, rows: Row[], readBw: number, cpu: string): void {
   out.push(`Model: Pixtral 12B decoder shapes, random weights, ${o.layers} of ${FULL_LAYERS} layers measured; "40 layers" columns are implied, not measured.`);
   const rounds = o.rounds > 1 ? `; the best of ${o.rounds} rounds, the engines taking turns` : '';
   out.push(`Decode: median of ${o.tokens} steps after a 16-token prompt; prefill: ${o.prompt} tokens in one batch, best of ${o.repeat}; KV cache f16 in both${rounds}.`);
-  const samples = rows.reduce((n, r) => n + o.rounds * (r.ours.length + 1), 1);
-  out.push(`Read bandwidth measured in the same run (memcmp, 1 GiB, ${o.threads} threads, median of ${samples} samples): ${f(readBw / GB)} GB/s.`);
+  out.push(`Read bandwidth measured in the same run (memcmp, 1 GiB, ${o.threads} threads, median of ${reads.length} samples): ${f(readBw / GB)} GB/s.`);
   out.push('');
   out.push(`| weights | engine | decode tok/s (${o.layers} of ${FULL_LAYERS} layers) | GB/s | % of read | prefill tok/s | peak RSS GB | 40 layers: decode tok/s | prefill tok/s | peak RSS GB |`);
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
